@@ -1,0 +1,1 @@
+"""Shared logic of the Cityscapes UNet notebook series."""

@@ -1,0 +1,167 @@
+"""Label colours -> class ids: one mapping object for the palette and the k-means methods.
+
+A mapping is a set of reference colours ("centres"), the class id each centre stands for, and the
+names and display colours of the output classes. ``apply`` never computes per-pixel distances: it
+looks every pixel up in a table over quantised RGB, built once from the centres, so the same table
+serves NumPy and the ``tf.data`` pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from utils import labels
+
+LUT_BITS = 6  # levels per channel = 2**6; the table has 64**3 = 262,144 one-byte entries
+_SHIFT = 8 - LUT_BITS
+_LEVELS = 1 << LUT_BITS
+FORMAT_VERSION = 1
+
+
+def nearest_centre(colours: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre (Euclidean RGB) for every colour in an ``(N, 3)`` array."""
+    c = np.asarray(colours, dtype=np.float32).reshape(-1, 3)
+    k = np.asarray(centres, dtype=np.float32).reshape(-1, 3)
+    # |c - k|^2 = |c|^2 - 2 c.k + |k|^2; the |c|^2 term does not change the argmin.
+    d = (k * k).sum(1)[None, :] - 2.0 * c @ k.T
+    return np.argmin(d, axis=1)
+
+
+def _bin_centres() -> np.ndarray:
+    """RGB value at the middle of every quantisation bin, in LUT order."""
+    levels = (np.arange(_LEVELS) << _SHIFT) + (1 << _SHIFT) // 2
+    r, g, b = np.meshgrid(levels, levels, levels, indexing="ij")
+    return np.stack([r.ravel(), g.ravel(), b.ravel()], axis=1)
+
+
+def lut_index(label_colours: np.ndarray) -> np.ndarray:
+    """Flat LUT index of every pixel of an ``(..., 3)`` uint8 colour image."""
+    q = np.asarray(label_colours, dtype=np.uint8) >> _SHIFT
+    return (q[..., 0].astype(np.int32) * _LEVELS + q[..., 1]) * _LEVELS + q[..., 2]
+
+
+@dataclass
+class ColourMapping:
+    """Maps label colours to class ids through a lookup table over quantised RGB."""
+
+    method: str
+    centres: np.ndarray  # (K, 3) reference colours that pixels snap to
+    centre_ids: np.ndarray  # (K,) output class id of each centre (IGNORE_ID = void)
+    class_names: tuple[str, ...]  # output class names, indexed by class id
+    display_colours: np.ndarray  # (C, 3) uint8 colour of each output class
+    info: dict = field(default_factory=dict)  # provenance: k, seed, sample size, merges ...
+    lut: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.centres = np.asarray(self.centres, dtype=np.float32).reshape(-1, 3)
+        self.centre_ids = np.asarray(self.centre_ids, dtype=np.uint8).ravel()
+        self.display_colours = np.asarray(self.display_colours, dtype=np.uint8).reshape(-1, 3)
+        self.class_names = tuple(self.class_names)
+        if len(self.centres) != len(self.centre_ids):
+            raise ValueError("centres and centre_ids differ in length")
+        if len(self.class_names) != len(self.display_colours):
+            raise ValueError("class_names and display_colours differ in length")
+        bad = [i for i in self.centre_ids if i != labels.IGNORE_ID and i >= self.num_classes]
+        if bad:
+            raise ValueError(f"centre ids {sorted(set(bad))} outside 0..{self.num_classes - 1}")
+        self.lut = self.centre_ids[nearest_centre(_bin_centres(), self.centres)]
+
+    @property
+    def num_classes(self) -> int:
+        """Number of output classes (void not counted)."""
+        return len(self.class_names)
+
+    @classmethod
+    def palette(cls) -> ColourMapping:
+        """Nearest official Cityscapes colour; void colours map to ``IGNORE_ID``: 19 classes."""
+        colours, ids, _ = labels.reference_colours()
+        return cls(
+            method="palette",
+            centres=colours,
+            centre_ids=ids,
+            class_names=labels.CLASS_NAMES,
+            display_colours=labels.train_colours(),
+        )
+
+    def apply(self, label_colours: np.ndarray) -> np.ndarray:
+        """``(..., 3)`` uint8 label colours -> ``(...)`` uint8 class ids, by table lookup."""
+        arr = np.asarray(label_colours)
+        if arr.dtype != np.uint8 or arr.shape[-1:] != (3,):
+            raise ValueError(f"expected uint8 colours of shape (..., 3), got {arr.dtype} {arr.shape}")
+        return self.lut[lut_index(arr)]
+
+    def apply_direct(self, label_colours: np.ndarray) -> np.ndarray:
+        """Reference implementation of ``apply`` by per-pixel nearest centre (slow; for tests)."""
+        arr = np.asarray(label_colours, dtype=np.uint8)
+        return self.centre_ids[nearest_centre(arr.reshape(-1, 3), self.centres)].reshape(
+            arr.shape[:-1]
+        )
+
+    def tf_apply(self, label_colours):  # noqa: ANN001, ANN201 - tf.Tensor in, tf.Tensor out
+        """The same lookup on a ``tf.Tensor`` of uint8 colours, for use inside ``tf.data``."""
+        import tensorflow as tf
+
+        q = tf.bitwise.right_shift(tf.cast(label_colours, tf.int32), _SHIFT)
+        index = (q[..., 0] * _LEVELS + q[..., 1]) * _LEVELS + q[..., 2]
+        return tf.gather(tf.constant(self.lut), index)
+
+    def to_dict(self) -> dict:
+        """JSON-ready description; the LUT is rebuilt from the centres on load."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "method": self.method,
+            "centres": np.round(self.centres, 3).tolist(),
+            "centre_ids": self.centre_ids.tolist(),
+            "class_names": list(self.class_names),
+            "display_colours": self.display_colours.tolist(),
+            "lut_bits": LUT_BITS,
+            "info": self.info,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "mapping") -> ColourMapping:
+        """Inverse of ``to_dict``; ``source`` names the file in error messages."""
+        missing = {"method", "centres", "centre_ids", "class_names", "display_colours"} - set(d)
+        if missing:
+            raise ValueError(f"{source}: not a colour mapping, missing {sorted(missing)}")
+        if d.get("lut_bits", LUT_BITS) != LUT_BITS:
+            raise ValueError(f"{source}: built with lut_bits={d['lut_bits']}, need {LUT_BITS}")
+        return cls(
+            method=d["method"],
+            centres=np.array(d["centres"], dtype=np.float32),
+            centre_ids=np.array(d["centre_ids"], dtype=np.uint8),
+            class_names=tuple(d["class_names"]),
+            display_colours=np.array(d["display_colours"], dtype=np.uint8),
+            info=d.get("info", {}),
+        )
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the mapping as JSON (to a temporary name first, then rename)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=1))
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> ColourMapping:
+        """Read a mapping saved by ``save``; errors name the file."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: colour mapping file not found")
+        try:
+            d = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: not valid JSON ({e})") from e
+        return cls.from_dict(d, source=str(path))
+
+
+def load_or_palette(path: str | os.PathLike | None) -> ColourMapping:
+    """The mapping saved at ``path``, or the official palette mapping when ``path`` is empty."""
+    return ColourMapping.load(path) if path else ColourMapping.palette()

@@ -1,0 +1,67 @@
+"""Shared figure helpers: saving, class legends in official colours, image grids."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from utils import labels
+
+
+def save_figure(fig: Figure, run_dir: str | os.PathLike, name: str, dpi: int = 110) -> Path:
+    """Save ``fig`` as ``<run_dir>/figures/<name>.png`` (temporary name, then rename)."""
+    path = Path(run_dir) / "figures" / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    os.replace(tmp, path)
+    return path
+
+
+def class_legend(
+    ax: plt.Axes,
+    class_ids: Sequence[int] | None = None,
+    names: Sequence[str] = labels.CLASS_NAMES,
+    colours: np.ndarray | None = None,
+    **kwargs,
+) -> None:
+    """Legend of class names with colour swatches (default: all 19 official classes)."""
+    colours = labels.train_colours() if colours is None else np.asarray(colours)
+    ids = range(len(names)) if class_ids is None else class_ids
+    handles = [
+        Patch(facecolor=np.asarray(colours[i]) / 255.0, edgecolor="black", linewidth=0.3,
+              label=names[i])
+        for i in ids
+    ]
+    kwargs.setdefault("fontsize", "small")
+    kwargs.setdefault("loc", "center left")
+    kwargs.setdefault("bbox_to_anchor", (1.01, 0.5))
+    ax.legend(handles=handles, **kwargs)
+
+
+def show_images(
+    images: Sequence[np.ndarray],
+    titles: Sequence[str],
+    suptitle: str,
+    ncols: int | None = None,
+    size: float = 3.0,
+) -> Figure:
+    """A grid of images with a title each, axes hidden."""
+    n = len(images)
+    ncols = ncols or n
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, image, title in zip(axes.ravel(), images, titles, strict=False):
+        ax.imshow(image)
+        ax.set_title(title, fontsize="small")
+    fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
