@@ -92,7 +92,9 @@ class ColourMapping:
         """``(..., 3)`` uint8 label colours -> ``(...)`` uint8 class ids, by table lookup."""
         arr = np.asarray(label_colours)
         if arr.dtype != np.uint8 or arr.shape[-1:] != (3,):
-            raise ValueError(f"expected uint8 colours of shape (..., 3), got {arr.dtype} {arr.shape}")
+            raise ValueError(
+                f"expected uint8 colours of shape (..., 3), got {arr.dtype} {arr.shape}"
+            )
         return self.lut[lut_index(arr)]
 
     def apply_direct(self, label_colours: np.ndarray) -> np.ndarray:

@@ -88,7 +88,9 @@ def locate_split_dirs(root: str | os.PathLike) -> tuple[Path, Path | None]:
 
 
 def holdout_split(
-    files: Sequence[Path], val_fraction: float = DEFAULT_VAL_FRACTION, seed: int = DEFAULT_SPLIT_SEED
+    files: Sequence[Path],
+    val_fraction: float = DEFAULT_VAL_FRACTION,
+    seed: int = DEFAULT_SPLIT_SEED,
 ) -> tuple[list[Path], list[Path]]:
     """Reproducible, disjoint (train, val) split of a file list; order of each part is kept."""
     if not 0 < val_fraction < 1:
@@ -149,7 +151,7 @@ def find_dataset(
 
 # --------------------------------------------------------------------------- reading pairs
 def check_pair_shape(shape: tuple[int, ...], path: str | os.PathLike) -> None:
-    """Raise ``DatasetError`` naming ``path`` unless ``shape`` is an RGB image of width 2 x height."""
+    """Raise ``DatasetError`` naming ``path`` unless ``shape`` is RGB with width 2 x height."""
     if len(shape) != 3 or shape[2] != 3:
         channels = 1 if len(shape) == 2 else shape[2]
         raise DatasetError(f"{path}: expected 3 colour channels, found {channels}")
@@ -160,7 +162,9 @@ def check_pair_shape(shape: tuple[int, ...], path: str | os.PathLike) -> None:
         raise DatasetError(f"{path}: size {w}x{h} is not 2:1 (photo and label side by side)")
 
 
-def split_pair(image: np.ndarray, path: str | os.PathLike = "<array>") -> tuple[np.ndarray, np.ndarray]:
+def split_pair(
+    image: np.ndarray, path: str | os.PathLike = "<array>"
+) -> tuple[np.ndarray, np.ndarray]:
     """Split a pair image at the middle column into (photo, label colours)."""
     check_pair_shape(image.shape, path)
     half = image.shape[1] // 2

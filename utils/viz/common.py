@@ -35,8 +35,12 @@ def class_legend(
     colours = labels.train_colours() if colours is None else np.asarray(colours)
     ids = range(len(names)) if class_ids is None else class_ids
     handles = [
-        Patch(facecolor=np.asarray(colours[i]) / 255.0, edgecolor="black", linewidth=0.3,
-              label=names[i])
+        Patch(
+            facecolor=np.asarray(colours[i]) / 255.0,
+            edgecolor="black",
+            linewidth=0.3,
+            label=names[i],
+        )
         for i in ids
     ]
     kwargs.setdefault("fontsize", "small")
