@@ -1,0 +1,45 @@
+"""The whole series, headless, on a tiny synthetic sample: every notebook runs, records numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import papermill as pm
+import pytest
+
+from utils import runio, series
+
+# Small sizes so the series finishes in a few minutes on 2 CPU cores; passed only to the
+# notebooks that declare each name.
+TINY = {
+    "IMAGE_SIZE": 64,
+    "EPOCHS": 2,
+    "BATCH_SIZE": 8,
+    "MAX_POINTS": 400,
+    "N_IMAGES": 4,
+    "SAMPLE_IMAGES": 8,
+}
+
+
+@pytest.fixture(scope="module")
+def series_run(tiny_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Run every notebook once on the tiny sample; the run folder for the tests below."""
+    notebooks = series.list_notebooks()
+    declared = set().union(*(pm.inspect_notebook(str(nb)) for nb in notebooks))
+    params = {k: v for k, v in TINY.items() if k in declared}
+    out = tmp_path_factory.mktemp("series") / "run"
+    series.run_series(str(tiny_sample), out, notebooks, params)
+    return out
+
+
+def test_every_notebook_ran(series_run: Path) -> None:
+    executed = sorted(p.name for p in (series_run / "executed").glob("*.ipynb"))
+    assert executed == [p.name for p in series.list_notebooks()]
+
+
+def test_01_reports_the_sample(series_run: Path) -> None:
+    summary = runio.load_json(series_run / "metrics" / "01_data_exploration.json")
+    assert summary["readable"] == summary["files"] == 32 and not summary["problems"]
+    assert {"road", "sky", "building"} <= set(summary["classes_by_share"][:6])
+    for name in ("01_class_frequencies", "01_spatial_priors", "01_sample_pairs"):
+        assert (series_run / "figures" / f"{name}.png").stat().st_size > 10_000
