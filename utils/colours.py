@@ -4,12 +4,19 @@ A mapping is a set of reference colours ("centres"), the class id each centre st
 names and display colours of the output classes. ``apply`` never computes per-pixel distances: it
 looks every pixel up in a table over quantised RGB, built once from the centres, so the same table
 serves NumPy and the ``tf.data`` pipeline.
+
+    python -m utils.colours fit --data DIR --method palette|kmeans [--k 13] --out mapping.json
+
+(k-means fitting, pixel sampling and agreement measures live in ``utils.colour_fit``.)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +27,10 @@ from utils import labels
 LUT_BITS = 6  # levels per channel = 2**6; the table has 64**3 = 262,144 one-byte entries
 _SHIFT = 8 - LUT_BITS
 _LEVELS = 1 << LUT_BITS
+_BIN = 1 << _SHIFT  # colours per channel in one bin (4)
+# Largest distance from a bin's centre to a colour in the bin: sqrt(3) * (4 - 1) / 2 ~ 2.6.
+BIN_RADIUS = float(np.sqrt(3) * (_BIN - 1) / 2)
+CENTRE_DECIMALS = 3  # centres are kept to 3 decimals, so JSON round-trips them exactly
 FORMAT_VERSION = 1
 
 
@@ -33,16 +44,36 @@ def nearest_centre(colours: np.ndarray, centres: np.ndarray) -> np.ndarray:
 
 
 def _bin_centres() -> np.ndarray:
-    """RGB value at the middle of every quantisation bin, in LUT order."""
-    levels = (np.arange(_LEVELS) << _SHIFT) + (1 << _SHIFT) // 2
+    """RGB value at the middle of every quantisation bin (e.g. 1.5 for 0..3), in LUT order."""
+    levels = (np.arange(_LEVELS) << _SHIFT) + (_BIN - 1) / 2
     r, g, b = np.meshgrid(levels, levels, levels, indexing="ij")
-    return np.stack([r.ravel(), g.ravel(), b.ravel()], axis=1)
+    return np.stack([r.ravel(), g.ravel(), b.ravel()], axis=1).astype(np.float32)
 
 
 def lut_index(label_colours: np.ndarray) -> np.ndarray:
     """Flat LUT index of every pixel of an ``(..., 3)`` uint8 colour image."""
     q = np.asarray(label_colours, dtype=np.uint8) >> _SHIFT
-    return (q[..., 0].astype(np.int32) * _LEVELS + q[..., 1]) * _LEVELS + q[..., 2]
+    # In-place shifts and adds on one int32 buffer: half the time of the plain expression.
+    index = q[..., 0].astype(np.int32)
+    index <<= LUT_BITS
+    index += q[..., 1]
+    index <<= LUT_BITS
+    index += q[..., 2]
+    return index
+
+
+def build_lut(centres: np.ndarray, centre_ids: np.ndarray) -> np.ndarray:
+    """The ``64**3`` table: each bin takes the id of the centre nearest to the bin's middle.
+
+    Exact for every colour whose nearest centre is more than ``2 * BIN_RADIUS`` nearer than any
+    other; colours closer than that to a Voronoi boundary may land on the other side (palette:
+    99.6 % of real label pixels and 97.9 % of uniform random colours agree with the exact rule).
+    A majority vote over each boundary bin's 64 colours was measured and not kept: +0.15 points
+    on random colours, +0.02 on real pixels, for several times the build time.
+    """
+    centres = np.asarray(centres, dtype=np.float32).reshape(-1, 3)
+    ids = np.asarray(centre_ids, dtype=np.uint8).ravel()
+    return ids[nearest_centre(_bin_centres(), centres)]
 
 
 @dataclass
@@ -58,7 +89,8 @@ class ColourMapping:
     lut: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.centres = np.asarray(self.centres, dtype=np.float32).reshape(-1, 3)
+        centres = np.asarray(self.centres, dtype=np.float64).reshape(-1, 3)
+        self.centres = np.round(centres, CENTRE_DECIMALS).astype(np.float32)
         self.centre_ids = np.asarray(self.centre_ids, dtype=np.uint8).ravel()
         self.display_colours = np.asarray(self.display_colours, dtype=np.uint8).reshape(-1, 3)
         self.class_names = tuple(self.class_names)
@@ -69,12 +101,24 @@ class ColourMapping:
         bad = [i for i in self.centre_ids if i != labels.IGNORE_ID and i >= self.num_classes]
         if bad:
             raise ValueError(f"centre ids {sorted(set(bad))} outside 0..{self.num_classes - 1}")
-        self.lut = self.centre_ids[nearest_centre(_bin_centres(), self.centres)]
+        self.lut = build_lut(self.centres, self.centre_ids)
 
     @property
     def num_classes(self) -> int:
         """Number of output classes (void not counted)."""
         return len(self.class_names)
+
+    def official_ids(self) -> np.ndarray:
+        """Official train id of each output class (by name; ``"car#2"`` counts as ``"car"``)."""
+        return np.array(
+            [labels.class_id(name.split("#")[0]) for name in self.class_names], dtype=np.uint8
+        )
+
+    def to_official(self, class_ids: np.ndarray) -> np.ndarray:
+        """This mapping's class ids -> official train ids (void stays ``IGNORE_ID``)."""
+        table = np.full(256, labels.IGNORE_ID, np.uint8)
+        table[: self.num_classes] = self.official_ids()
+        return table[np.asarray(class_ids, dtype=np.uint8)]
 
     @classmethod
     def palette(cls) -> ColourMapping:
@@ -95,7 +139,7 @@ class ColourMapping:
             raise ValueError(
                 f"expected uint8 colours of shape (..., 3), got {arr.dtype} {arr.shape}"
             )
-        return self.lut[lut_index(arr)]
+        return np.take(self.lut, lut_index(arr))
 
     def apply_direct(self, label_colours: np.ndarray) -> np.ndarray:
         """Reference implementation of ``apply`` by per-pixel nearest centre (slow; for tests)."""
@@ -117,7 +161,8 @@ class ColourMapping:
         return {
             "format_version": FORMAT_VERSION,
             "method": self.method,
-            "centres": np.round(self.centres, 3).tolist(),
+            # float64 before rounding, so the JSON holds 128.11, not 128.11000061035156
+            "centres": np.round(self.centres.astype(np.float64), CENTRE_DECIMALS).tolist(),
             "centre_ids": self.centre_ids.tolist(),
             "class_names": list(self.class_names),
             "display_colours": self.display_colours.tolist(),
@@ -167,3 +212,42 @@ class ColourMapping:
 def load_or_palette(path: str | os.PathLike | None) -> ColourMapping:
     """The mapping saved at ``path``, or the official palette mapping when ``path`` is empty."""
     return ColourMapping.load(path) if path else ColourMapping.palette()
+
+
+def fit_main(argv: Sequence[str] | None = None) -> int:
+    """``python -m utils.colours fit ...``: build or fit a mapping and save it as JSON."""
+    ap = argparse.ArgumentParser(prog="python -m utils.colours", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    fit = sub.add_parser("fit", help="build (palette) or fit (kmeans) a mapping, save it as JSON")
+    fit.add_argument("--data", help="dataset folder (its training split is sampled; kmeans only)")
+    fit.add_argument("--method", choices=("palette", "kmeans"), default="palette")
+    fit.add_argument("--k", type=int, default=13, help="number of k-means clusters (default 13)")
+    fit.add_argument("--seed", type=int, default=0, help="seed of the pixel sample and k-means")
+    fit.add_argument("--images", type=int, default=500, help="images to sample pixels from")
+    fit.add_argument("--pixels", type=int, default=200_000, help="pixels in the sample")
+    fit.add_argument("--out", required=True, help="JSON file to write (e.g. RUN_DIR/mapping.json)")
+    args = ap.parse_args(argv)
+    if args.method == "palette":
+        mapping = ColourMapping.palette()
+    else:
+        if not args.data:
+            ap.error("--method kmeans needs --data DIR")
+        from utils import colour_fit, data
+
+        try:
+            files = data.find_dataset(args.data).train
+        except data.DatasetError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        pixels = colour_fit.sample_label_pixels(files, args.images, args.pixels, args.seed)
+        mapping = colour_fit.fit_kmeans(pixels, args.k, args.seed)
+    path = mapping.save(args.out)
+    merged = mapping.info.get("absorbed", {})
+    print(f"{mapping.method}: {mapping.num_classes} classes -> {path}")
+    if merged:
+        print("official classes absorbed by another class:", merged)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(fit_main())
