@@ -76,6 +76,7 @@ def test_agreement_is_perfect_for_the_palette_and_counts_absorbed_classes() -> N
     # A mapping that knows road, car and sky only: truck pixels fall to car
     merged = colour_fit.mapping_from_centres(official("road", "car", "sky"))
     assert merged.info["absorbed"]["truck"] == "car"
+    assert merged.info["void_classed"]["unlabeled"] == "car"  # no centre near black
     result = colour_fit.agreement(merged, pixels, palette)
     assert result["class_recall"]["truck"] == 0.0 and result["class_recall"]["car"] == 1.0
     assert result["named_agreement"] == pytest.approx(0.75, abs=0.01)

@@ -125,7 +125,8 @@ def merges(mapping: ColourMapping) -> dict:
 
     ``official_groups``: output class (or "void") -> official labels whose colour it takes;
     ``absorbed``: official training class -> the class (or "void") it is mapped to instead;
-    ``merged``: output class -> the official training classes it takes, where there are several.
+    ``merged``: output class -> the official training classes it takes, where there are several;
+    ``void_classed``: official void label (e.g. parking) -> the class its colour is given.
     """
     ref, _, ref_names = labels.reference_colours()
     out = mapping.apply_direct(ref)  # exact nearest centre, not the quantised table
@@ -140,7 +141,15 @@ def merges(mapping: ColourMapping) -> dict:
         for n, members in groups.items()
         if n != VOID and sum(o in train for o in members) >= 2
     }
-    return {"official_groups": groups, "absorbed": absorbed, "merged": merged}
+    void_classed = {
+        o: n for o, n in zip(ref_names, names, strict=True) if o not in train and n != VOID
+    }
+    return {
+        "official_groups": groups,
+        "absorbed": absorbed,
+        "merged": merged,
+        "void_classed": void_classed,
+    }
 
 
 # --------------------------------------------------------------------------- agreement
@@ -232,3 +241,21 @@ def confusion(rows: ColourMapping, cols: ColourMapping, pixels: np.ndarray) -> n
     c[c == labels.IGNORE_ID] = cols.num_classes
     n_r, n_c = rows.num_classes + 1, cols.num_classes + 1
     return np.bincount(r * n_c + c, minlength=n_r * n_c).reshape(n_r, n_c)
+
+
+def summary_table(rows: Sequence[dict]) -> str:
+    """Agreement rows (palette and k-means) as a fixed-width text table, one line per mapping."""
+    lines = [
+        f"{'mapping':<13}{'classes':>8}{'named':>9}{'class mean':>12}{'vs palette':>12}"
+        f"{'inertia':>9}  absorbed official classes"
+    ]
+    for r in rows:
+        name = f"k-means k={r['k']}" if r.get("k") else r["method"]
+        absorbed = ", ".join(f"{o}->{n}" for o, n in r.get("absorbed", {}).items()) or "-"
+        inertia = f"{r['inertia_per_pixel']:.1f}" if "inertia_per_pixel" in r else "-"
+        lines.append(
+            f"{name:<13}{r['num_classes']:>8}{r['named_agreement']:>9.2%}"
+            f"{r['mean_class_recall']:>12.2%}{r['palette_agreement']:>12.2%}{inertia:>9}"
+            f"  {absorbed}"
+        )
+    return "\n".join(lines)
