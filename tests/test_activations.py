@@ -114,3 +114,13 @@ def test_mass_share_of_empty_map_is_nan() -> None:
     cams[1, 0, 0] = 1
     shares = activations.mass_share(cams, np.ones((2, 4, 4), bool))
     assert np.isnan(shares[0]) and shares[1] == 1
+
+
+def test_class_lookup_and_image_choice() -> None:
+    assert activations.class_indices(["road", "car", "sky"], ["sky", "car"]) == {"sky": 2, "car": 1}
+    with pytest.raises(KeyError, match="not in the model's classes"):
+        activations.class_indices(["road"], ["car"])
+    ids = np.zeros((3, 4, 4), np.uint8)
+    ids[1, 0, 0], ids[2, 0, 0], ids[2, 1, 1] = 1, 1, 2
+    assert activations.pick_image(ids, [1, 2]) == 2
+    assert activations.decoder_layers(tiny_unet()) == ["decoder_1"]

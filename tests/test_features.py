@@ -122,3 +122,13 @@ def test_embed_is_seeded_and_handles_few_points() -> None:
     a, b = features.embed(x, perplexity=30, seed=3), features.embed(x, perplexity=30, seed=3)
     np.testing.assert_array_equal(a, b)
     assert features.effective_perplexity(20, 30) < 20 / 3
+
+
+def test_grid_of_rebuilds_one_image() -> None:
+    ids = np.zeros((2, SIZE, SIZE), np.uint8)
+    ids[1, :4, 4:8] = 2
+    photos = np.zeros((2, SIZE, SIZE, 3), np.float32)
+    cells = features.bottleneck_cells(tiny_unet(), photos, ids, 3)
+    grid = cells.grid_of(cells.labels, 1)
+    assert grid.shape == (8, 8) and grid[0, 1] == 2 and (grid.sum() == 2)
+    np.testing.assert_array_equal(cells.grid_of(cells.regions, 0), features.region_grid((8, 8)))

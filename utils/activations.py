@@ -21,23 +21,45 @@ import numpy as np
 import tensorflow as tf
 
 ENCODER_PATTERN = re.compile(r"encoder_(\d+)$")
+DECODER_PATTERN = re.compile(r"decoder_(\d+)$")
 BOTTLENECK = "bottleneck"
 DEFAULT_CAM_LAYER = "decoder_1"  # measured best for car mass share in notebook 06
 REDUCTIONS = ("mean", "top")  # mean over channels, or the channel with the largest mean
 BATCH_SIZE = 16
 
 
+def _numbered(model: keras.Model, pattern: re.Pattern) -> list[str]:
+    """Names of the layers matching ``pattern`` (``prefix_<n>``), ordered by n."""
+    found = [(int(m.group(1)), ly.name) for ly in model.layers if (m := pattern.match(ly.name))]
+    return [name for _, name in sorted(found)]
+
+
 def stage_layers(model: keras.Model, bottleneck: str = BOTTLENECK) -> list[str]:
     """Names of the encoder stages in order (fine to coarse), then the bottleneck."""
-    found = [
-        (int(m.group(1)), layer.name)
-        for layer in model.layers
-        if (m := ENCODER_PATTERN.match(layer.name))
-    ]
-    if not found:
+    names = _numbered(model, ENCODER_PATTERN)
+    if not names:
         raise ValueError(f"model {model.name!r} has no layers named encoder_1, encoder_2, ...")
-    names = [name for _, name in sorted(found)]
     return names + ([bottleneck] if _has_layer(model, bottleneck) else [])
+
+
+def decoder_layers(model: keras.Model) -> list[str]:
+    """Names of the decoder blocks from coarse (right after the bottleneck) to fine."""
+    return _numbered(model, DECODER_PATTERN)[::-1]
+
+
+def class_indices(class_names: Sequence[str], wanted: Sequence[str]) -> dict[str, int]:
+    """``{name: class index}`` for the wanted names; an unknown name raises naming the choices."""
+    unknown = [n for n in wanted if n not in class_names]
+    if unknown:
+        raise KeyError(f"classes {unknown} not in the model's classes: {', '.join(class_names)}")
+    return {n: list(class_names).index(n) for n in wanted}
+
+
+def pick_image(ids: np.ndarray, classes: Sequence[int]) -> int:
+    """Index of the image in which the most of ``classes`` appear (ties: the first)."""
+    ids = np.asarray(ids)
+    present = np.stack([(ids == c).any(axis=(1, 2)) for c in classes], axis=1)
+    return int(present.sum(axis=1).argmax())
 
 
 def _has_layer(model: keras.Model, name: str) -> bool:
@@ -148,7 +170,9 @@ def grad_cam(
             # Images are independent at inference, so the gradient of the batch total
             # is each image's own gradient.
             score = tf.reduce_sum(logits[..., class_index])
-        grads = tape.gradient(score, acts)
+        # Under a mixed-precision policy the layer output is bfloat16: weigh in float32.
+        grads = tf.cast(tape.gradient(score, acts), tf.float32)
+        acts = tf.cast(acts, tf.float32)
         weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
         cam = tf.nn.relu(tf.reduce_sum(weights * acts, axis=-1))
         cams.append(tf.image.resize(cam[..., None], photos.shape[1:3])[..., 0].numpy())

@@ -65,6 +65,13 @@ class CellFeatures:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def grid_of(self, values: np.ndarray, image: int) -> np.ndarray:
+        """One image's cells of a per-cell array (e.g. ``labels``) as a (rows, cols) grid."""
+        mine = self.image == image
+        out = np.zeros(self.grid, dtype=np.asarray(values).dtype)
+        out[self.row[mine], self.col[mine]] = np.asarray(values)[mine]
+        return out
+
     def subset(self, index: np.ndarray) -> CellFeatures:
         """The cells at ``index`` (same grid and scheme)."""
         pick = {
