@@ -117,7 +117,7 @@ def centre_swatches(mapping: ColourMapping, title: str) -> Figure:
     return fig
 
 
-def confusion(
+def mapping_confusion(
     counts: np.ndarray,
     rows: ColourMapping,
     cols: ColourMapping,
