@@ -1,0 +1,207 @@
+"""The UNet: two variants, stable layer names, and loading a trained model folder.
+
+Model 1 follows the original study: four encoder blocks of widths 16, 32, 48, 64, a bridge of
+128, each block two 3x3 convolutions with batch norm and ReLU, max pooling down, bilinear
+upsampling up, skip connections by concatenation, and a 1x1 convolution to class logits.
+
+Model 2 is the deliberate variation measured in notebook 04: the same widths x1.5
+(24, 48, 72, 96, bridge 192) and residual blocks (a 1x1 projection shortcut around the two convs),
+with spatial dropout in the bridge. Residual blocks train faster in a short budget and the extra
+width gives the rare thin classes (poles, signs, lights) more capacity; see the README of
+``Semantic_out_2/`` for the measured effect.
+
+Layer names other code relies on (notebooks 05-06): ``encoder_1`` .. ``encoder_{depth}`` (block
+output before pooling), ``bottleneck`` (bridge output), ``decoder_1`` .. ``decoder_{depth}``
+(``decoder_i`` works at the resolution of ``encoder_i``, so ``decoder_{depth}`` comes right after
+the bottleneck and ``decoder_1`` is the last), and ``logits`` (float32 logits, no softmax).
+
+A trained model lives in ``RUN_DIR/models/<variant>/``: ``model.keras`` (best epoch by validation
+mIoU), ``config.json``, ``mapping.json``, ``history.csv``/``history.json``,
+``epochs/epoch_NNN.weights.h5`` for every epoch, ``tensorboard/`` and ``backup/``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+from keras import layers
+
+from utils import runio
+from utils.colours import ColourMapping
+
+VARIANTS = ("model1", "model2")
+MODEL_FILE = "model.keras"
+CONFIG_FILE = "config.json"
+MAPPING_FILE = "mapping.json"
+EPOCHS_DIR = "epochs"
+EPOCH_WEIGHTS = "epoch_{epoch:03d}.weights.h5"  # Keras formats {epoch} counting from 1
+BN_MOMENTUM = 0.9  # Keras default 0.99 lags far behind in short runs (a few hundred steps)
+
+
+@dataclass(frozen=True)
+class UNetSpec:
+    """Architecture of one variant: encoder widths, bridge width, block type and extras."""
+
+    widths: tuple[int, ...]
+    bridge: int
+    residual: bool = False
+    dropout: float = 0.0  # spatial dropout rate in the bridge
+    upsampling: str = "bilinear"  # "bilinear" (UpSampling2D) or "transpose" (Conv2DTranspose)
+
+
+SPECS = {
+    "model1": UNetSpec(widths=(16, 32, 48, 64), bridge=128),
+    "model2": UNetSpec(widths=(24, 48, 72, 96), bridge=192, residual=True, dropout=0.1),
+}
+
+
+def spec_for(variant: str, **overrides) -> UNetSpec:
+    """The spec of a named variant, with any field overridden (e.g. ``widths=(8, 16)``)."""
+    if variant not in SPECS:
+        raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
+    fields = {**asdict(SPECS[variant]), **{k: v for k, v in overrides.items() if v is not None}}
+    fields["widths"] = tuple(int(w) for w in fields["widths"])
+    return UNetSpec(**fields)
+
+
+def _conv_bn_relu(x, filters: int, name: str, index: int):  # noqa: ANN001, ANN202
+    """3x3 conv (no bias: batch norm follows) -> batch norm -> ReLU."""
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv{index}")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn{index}")(x)
+    return layers.ReLU(name=f"{name}_relu{index}")(x)
+
+
+def conv_block(x, filters: int, name: str, residual: bool = False):  # noqa: ANN001, ANN202
+    """Two conv+BN+ReLU; residual: a projection shortcut is added before the last ReLU.
+
+    The block's output layer is named ``name`` so that other code can find it.
+    """
+    if not residual:
+        x = _conv_bn_relu(x, filters, name, 1)
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn2")(x)
+        return layers.ReLU(name=name)(x)
+    shortcut = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_proj")(x)
+    shortcut = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_proj_bn")(shortcut)
+    y = _conv_bn_relu(x, filters, name, 1)
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(y)
+    y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn2")(y)
+    y = layers.Add(name=f"{name}_add")([shortcut, y])
+    return layers.ReLU(name=name)(y)
+
+
+def build_unet(
+    num_classes: int,
+    input_size: Sequence[int] = (128, 128),
+    variant: str = "model1",
+    *,
+    widths: Sequence[int] | None = None,
+    bridge: int | None = None,
+    residual: bool | None = None,
+    dropout: float | None = None,
+    upsampling: str | None = None,
+) -> keras.Model:
+    """A functional UNet: float32 photos in [0, 1] (B, H, W, 3) -> float32 logits (B, H, W, C).
+
+    ``variant`` picks the defaults ("model1" or "model2"); keyword arguments override them.
+    H and W must be divisible by 2**depth (depth = number of encoder widths).
+    """
+    spec = spec_for(
+        variant,
+        widths=widths,
+        bridge=bridge,
+        residual=residual,
+        dropout=dropout,
+        upsampling=upsampling,
+    )
+    if spec.upsampling not in ("bilinear", "transpose"):
+        raise ValueError(f"upsampling must be 'bilinear' or 'transpose', got {spec.upsampling!r}")
+    h, w = (int(s) for s in input_size)
+    depth = len(spec.widths)
+    if h % 2**depth or w % 2**depth:
+        raise ValueError(f"input size {h}x{w} is not divisible by 2**{depth} (encoder depth)")
+    inputs = keras.Input((h, w, 3), name="photo")
+    x = inputs
+    skips = []
+    for i, width in enumerate(spec.widths, start=1):
+        x = conv_block(x, width, f"encoder_{i}", spec.residual)
+        skips.append(x)
+        x = layers.MaxPooling2D(2, name=f"pool_{i}")(x)
+    if spec.dropout:
+        x = layers.SpatialDropout2D(spec.dropout, name="bridge_dropout")(x)
+    x = conv_block(x, spec.bridge, "bottleneck", spec.residual)
+    for i in range(depth, 0, -1):
+        if spec.upsampling == "bilinear":
+            x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up_{i}")(x)
+        else:
+            x = layers.Conv2DTranspose(spec.widths[i - 1], 2, strides=2, name=f"up_{i}")(x)
+        x = layers.Concatenate(name=f"skip_{i}")([x, skips[i - 1]])
+        x = conv_block(x, spec.widths[i - 1], f"decoder_{i}", spec.residual)
+    # Logits stay float32 under mixed precision: losses and argmax need the full range.
+    logits = layers.Conv2D(num_classes, 1, name="logits", dtype="float32")(x)
+    return keras.Model(inputs, logits, name=f"unet_{variant}")
+
+
+# --------------------------------------------------------------------------- trained models
+def _need(path: Path, what: str) -> Path:
+    """``path`` if it exists, else an error naming it and what it should hold."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: {what} not found")
+    return path
+
+
+def model_dir_of(model: str | os.PathLike) -> Path:
+    """The model folder, given the folder itself or its ``model.keras``."""
+    path = Path(model)
+    if path.is_file() and path.suffix == ".keras":
+        return path.parent
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: model folder (RUN_DIR/models/<variant>/) not found")
+    return path
+
+
+def load_config(model_dir: str | os.PathLike) -> dict:
+    """The ``config.json`` of a model folder."""
+    folder = model_dir_of(model_dir)
+    return runio.load_json(_need(folder / CONFIG_FILE, "model config (config.json)"))
+
+
+def load_trained(model_dir: str | os.PathLike) -> tuple[keras.Model, ColourMapping, dict]:
+    """(model with the best weights, its colour mapping, its config) from a model folder."""
+    folder = model_dir_of(model_dir)
+    config = load_config(folder)
+    mapping = ColourMapping.load(_need(folder / MAPPING_FILE, "colour mapping (mapping.json)"))
+    model = keras.models.load_model(_need(folder / MODEL_FILE, "trained model"), compile=False)
+    return model, mapping, config
+
+
+def build_from_config(config: dict) -> keras.Model:
+    """An untrained model with the architecture recorded in a config dict."""
+    arch = config.get("architecture", {})
+    return build_unet(config["num_classes"], config["input_size"], config["variant"], **arch)
+
+
+def load_epoch(model_dir: str | os.PathLike, epoch: int) -> keras.Model:
+    """The model as it was after ``epoch`` (from 1): ``epochs/epoch_NNN.weights.h5``."""
+    folder = model_dir_of(model_dir)
+    weights = folder / EPOCHS_DIR / EPOCH_WEIGHTS.format(epoch=epoch)
+    if not weights.is_file():
+        have = sorted(p.name for p in (folder / EPOCHS_DIR).glob("epoch_*.weights.h5"))
+        raise FileNotFoundError(
+            f"{weights}: no weights for epoch {epoch} (have {', '.join(have) or 'none'})"
+        )
+    model = build_from_config(load_config(folder))
+    model.load_weights(weights)
+    return model
+
+
+def saved_epochs(model_dir: str | os.PathLike) -> list[int]:
+    """Epoch numbers (from 1) that have saved weights in the model folder."""
+    folder = model_dir_of(model_dir) / EPOCHS_DIR
+    return sorted(
+        int(p.name.split("_")[1].split(".")[0]) for p in folder.glob("epoch_*.weights.h5")
+    )

@@ -1,0 +1,201 @@
+"""Figures of notebooks 03-04: predictions, learning curves, per-class IoU, confusion matrix."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from utils import labels
+from utils.colours import ColourMapping
+from utils.viz.common import class_legend
+
+CURVES = (("loss", "loss"), ("pixel_accuracy", "pixel accuracy"), ("mean_iou", "mean IoU"))
+
+
+def _figure(figsize: tuple[float, float], pyplot: bool) -> Figure:
+    """A pyplot figure (shown in notebooks) or a detached one (for callbacks: no global state)."""
+    return plt.figure(figsize=figsize) if pyplot else Figure(figsize=figsize)
+
+
+def save_png(fig: Figure, path: str | os.PathLike, dpi: int = 100) -> Path:
+    """Save a figure to exactly ``path`` (temporary name, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    os.replace(tmp, path)
+    if fig.canvas.manager is not None:
+        plt.close(fig)
+    return path
+
+
+def _classes_shown(mapping: ColourMapping, *id_images: np.ndarray) -> list[int]:
+    """Class ids that occur in any of the images (void left out)."""
+    found = np.unique(np.concatenate([np.asarray(a).ravel() for a in id_images]))
+    return [int(i) for i in found if i < mapping.num_classes]
+
+
+def prediction_rows(
+    photos: np.ndarray,
+    truths: np.ndarray,
+    preds: np.ndarray,
+    mapping: ColourMapping,
+    title: str,
+    row_titles: Sequence[str] | None = None,
+    pyplot: bool = True,
+) -> Figure:
+    """One row per image: photo | ground truth | prediction, in the mapping's class colours."""
+    n = len(photos)
+    fig = _figure((9.5, 2.8 * n + 0.6), pyplot)
+    axes = fig.subplots(n, 3, squeeze=False)
+    colours = mapping.display_colours
+    for i, row in enumerate(axes):
+        images = (
+            photos[i],
+            labels.colourise(truths[i], colours),
+            labels.colourise(preds[i], colours),
+        )
+        for ax, image, name in zip(
+            row, images, ("photo", "ground truth", "prediction"), strict=True
+        ):
+            ax.imshow(image)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(name if i == 0 else "", fontsize="small")
+        if row_titles:
+            row[0].set_ylabel(row_titles[i], fontsize="small")
+    class_legend(
+        axes[n // 2, 2], _classes_shown(mapping, truths, preds), mapping.class_names, colours
+    )
+    fig.suptitle(title, fontsize="medium")
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(histories: Mapping[str, dict[str, np.ndarray]], title: str) -> Figure:
+    """Loss, pixel accuracy and mIoU per epoch; training dashed, validation solid; shared axes."""
+    fig, axes = plt.subplots(1, len(CURVES), figsize=(5 * len(CURVES), 3.8))
+    for (key, name), ax in zip(CURVES, axes, strict=True):
+        for i, (model_name, cols) in enumerate(histories.items()):
+            colour = f"C{i}"
+            for prefix, style, split in (("", "--", "train"), ("val_", "-", "val")):
+                if prefix + key in cols:
+                    ax.plot(
+                        cols["epoch"],
+                        cols[prefix + key],
+                        style,
+                        color=colour,
+                        marker=".",
+                        label=f"{model_name} {split}",
+                    )
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+    axes[-1].legend(fontsize="small")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def per_class_iou(
+    ious: Mapping[str, Sequence[float | None]],
+    class_names: Sequence[str],
+    colours: np.ndarray,
+    title: str,
+) -> Figure:
+    """Grouped horizontal bars of per-class IoU, one bar per model; class names coloured."""
+    names = list(ious)
+    values = np.array([[np.nan if v is None else v for v in ious[m]] for m in names], dtype=float)
+    n_cls = len(class_names)
+    fig, ax = plt.subplots(figsize=(8, 0.38 * n_cls * max(1, len(names)) / 1.5 + 1.2))
+    height = 0.8 / len(names)
+    y = np.arange(n_cls)
+    for i, m in enumerate(names):
+        ax.barh(y + i * height, np.nan_to_num(values[i]), height, label=m, color=f"C{i}")
+    ax.set_yticks(y + 0.4 - height / 2, class_names)
+    for tick, colour in zip(ax.get_yticklabels(), np.asarray(colours) / 255.0, strict=True):
+        tick.set_bbox({"facecolor": colour, "alpha": 0.35, "edgecolor": "none", "pad": 1})
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("IoU (validation)")
+    ax.set_ylabel("class")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize="small")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(cm: np.ndarray, class_names: Sequence[str], title: str) -> Figure:
+    """Row-normalised confusion matrix (share of each true class predicted as each class)."""
+    cm = np.asarray(cm, dtype=float)
+    rows = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    n = len(class_names)
+    fig, ax = plt.subplots(figsize=(0.42 * n + 2.5, 0.42 * n + 1.5))
+    im = ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(n), class_names, rotation=90, fontsize="small")
+    ax.set_yticks(range(n), class_names, fontsize="small")
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    for i in range(n):
+        for j in range(n):
+            if rows[i, j] >= 0.05:
+                ax.text(
+                    j,
+                    i,
+                    f"{rows[i, j]:.2f}".lstrip("0"),
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if rows[i, j] > 0.5 else "black",
+                )
+    fig.colorbar(im, ax=ax, fraction=0.046, label="share of the true class")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def epoch_grid(
+    photos: np.ndarray,
+    truths: np.ndarray,
+    preds_by_epoch: Mapping[int, np.ndarray],
+    mapping: ColourMapping,
+    title: str,
+) -> Figure:
+    """Rows = validation images; columns = photo, truth, then the prediction after each epoch."""
+    epochs = list(preds_by_epoch)
+    n, ncols = len(photos), 2 + len(epochs)
+    fig, axes = plt.subplots(n, ncols, figsize=(2.1 * ncols, 2.1 * n + 0.6), squeeze=False)
+    colours = mapping.display_colours
+    for i in range(n):
+        images = [photos[i], labels.colourise(truths[i], colours)]
+        images += [labels.colourise(preds_by_epoch[e][i], colours) for e in epochs]
+        names = ["photo", "truth"] + [f"epoch {e}" for e in epochs]
+        for ax, image, name in zip(axes[i], images, names, strict=True):
+            ax.imshow(image)
+            ax.axis("off")
+            if i == 0:
+                ax.set_title(name, fontsize="small")
+    shown = _classes_shown(mapping, truths, *preds_by_epoch.values())
+    class_legend(axes[n // 2, -1], shown, mapping.class_names, colours)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_png_files(paths: Sequence[Path], titles: Sequence[str], suptitle: str) -> Figure:
+    """Saved PNG figures (e.g. per-epoch snapshots) side by side."""
+    fig, axes = plt.subplots(1, len(paths), figsize=(5 * len(paths), 6), squeeze=False)
+    for ax, path, name in zip(axes[0], paths, titles, strict=True):
+        ax.imshow(plt.imread(path))
+        ax.set_title(name, fontsize="small")
+        ax.axis("off")
+    fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
