@@ -1,0 +1,131 @@
+"""Evaluate a trained model on labelled pair files: accuracy, class accuracy, IoU, confusion.
+
+    python -m utils.evaluate --model runs/real/models/model1 --data ../shared/data/cityscapes_pairs
+    python -m utils.evaluate --model MODEL --data DIR --split all --epoch 12 --out DIR
+
+``--data`` is a dataset folder (any Kaggle layout: its validation split is used, or the held-out
+part of train for a train-only dataset; ``--split`` picks another) or a plain folder of pair
+files (all of them). Labels are resized to the model's input size (nearest) as in training.
+Scores are dataset-level, from one confusion matrix (see ``utils.metrics``). Writes
+``OUT/evaluation.json`` and ``OUT/confusion_matrix.png`` (default OUT: MODEL/evaluation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from utils import data, metrics, model, runio
+
+SPLITS = ("val", "train", "all")
+
+
+def dataset_files(data_dir: str | os.PathLike, split: str = "val") -> list[Path]:
+    """Pair files to evaluate: a split of a dataset folder, or every image of a plain folder."""
+    if split not in SPLITS:
+        raise ValueError(f"split {split!r}; choose from {SPLITS}")
+    try:
+        splits = data.find_dataset(data_dir)
+    except data.DatasetError:
+        return data.list_images(data_dir)  # a plain folder of pair files
+    return {"val": splits.val, "train": splits.train, "all": splits.train + splits.val}[split]
+
+
+def confusion(net, files: Sequence[Path], mapping, input_size, batch_size: int = 16) -> np.ndarray:  # noqa: ANN001
+    """Confusion matrix of a model over pair files, at the model's input size."""
+    from tqdm.auto import tqdm
+
+    ds = data.make_dataset(
+        files,
+        tuple(input_size),
+        label_mapper=mapping.tf_apply,
+        batch_size=batch_size,
+        cache=False,
+    )
+    metric = metrics.ConfusionMatrixMetric(mapping.num_classes)
+    for photos, ids in tqdm(ds, desc="evaluate", unit="batch", disable=not sys.stderr.isatty()):
+        metric.update_state(ids, net(photos, training=False))
+    return metric.matrix()
+
+
+def evaluate(
+    model_dir: str | os.PathLike,
+    files: Sequence[Path],
+    out_dir: str | os.PathLike | None = None,
+    epoch: int | None = None,
+    batch_size: int = 16,
+) -> dict:
+    """Scores of the best model (or of ``epoch``) on ``files``; writes JSON and the CM figure."""
+    import matplotlib.pyplot as plt
+
+    from utils.viz import training as viz_training
+
+    net, mapping, config = model.load_trained(model_dir)
+    if epoch is not None:
+        net = model.load_epoch(model_dir, epoch)
+    cm = confusion(net, files, mapping, config["input_size"], batch_size)
+    result = metrics.summary(cm, mapping.class_names)
+    result.update(
+        model=str(Path(model_dir)),
+        weights=f"epoch {epoch}" if epoch else "best (model.keras)",
+        files=len(files),
+        confusion_matrix=cm.tolist(),
+    )
+    out = Path(out_dir) if out_dir else model.model_dir_of(model_dir) / "evaluation"
+    runio.save_json(result, out / "evaluation.json")
+    title = f"{config['variant']} ({result['weights']}) on {len(files)} images: row-normalised"
+    fig = viz_training.confusion_matrix(cm, mapping.class_names, title)
+    viz_training.save_png(fig, out / "confusion_matrix.png")
+    plt.close(fig)
+    result["out_dir"] = str(out)
+    return result
+
+
+def report(result: dict) -> str:
+    """The scores as a text table."""
+    lines = [
+        f"{result['files']} images, {result['pixels']} labelled pixels, "
+        f"weights: {result['weights']}",
+        f"pixel accuracy       {result['pixel_accuracy']:.4f}",
+        f"mean class accuracy  {result['mean_class_accuracy']:.4f}",
+        f"mean IoU             {result['mean_iou']:.4f}",
+        "per-class IoU:",
+    ]
+    for name, iou in result["per_class_iou"].items():
+        lines.append(f"  {name:14s} {'   -' if iou is None else f'{iou:.3f}'}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line entry point."""
+    ap = argparse.ArgumentParser(
+        prog="python -m utils.evaluate",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n", 1)[1],
+    )
+    ap.add_argument("--model", required=True, help="model folder RUN_DIR/models/VARIANT")
+    ap.add_argument("--data", required=True, help="dataset folder or folder of pair files")
+    ap.add_argument("--split", choices=SPLITS, default="val")
+    ap.add_argument("--epoch", type=int, default=None, help="evaluate this epoch's weights")
+    ap.add_argument("--out", default=None, help="output folder (default MODEL/evaluation)")
+    ap.add_argument("--batch-size", type=int, default=16)
+    args = ap.parse_args(argv)
+    try:
+        files = dataset_files(args.data, args.split)
+        result = evaluate(args.model, files, args.out, args.epoch, args.batch_size)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"evaluate failed: {e}", file=sys.stderr)
+        return 1
+    print(report(result))
+    print(f"saved {result['out_dir']}/evaluation.json and confusion_matrix.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
