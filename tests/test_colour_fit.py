@@ -25,12 +25,14 @@ def noisy_pixels(centres: np.ndarray, n: int = 6000, sigma: float = 4.0, seed: i
     return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
 
 
-def test_kmeans_is_deterministic_for_a_seed() -> None:
+def test_kmeans_is_deterministic_for_a_seed_and_round_trips(tmp_path: Path) -> None:
     pixels = noisy_pixels(official("road", "car", "sky", "vegetation", "building"), sigma=20)
     a = colour_fit.fit_kmeans(pixels, 4, seed=3)
     b = colour_fit.fit_kmeans(pixels, 4, seed=3)
     assert a.to_dict() == b.to_dict()
     assert np.array_equal(a.lut, b.lut)
+    loaded = ColourMapping.load(a.save(tmp_path / "mapping.json"))
+    assert loaded.to_dict() == a.to_dict() and np.array_equal(loaded.lut, a.lut)
 
 
 def test_kmeans_recovers_and_names_well_separated_colours() -> None:
