@@ -1,0 +1,109 @@
+"""The UNet variants: layer names others rely on, float32 logits, saving and loading a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from utils import model, runio
+from utils.colours import ColourMapping
+
+NAMES = ["encoder_1", "encoder_2", "encoder_3", "encoder_4", "bottleneck"]
+
+
+@pytest.mark.parametrize(("variant", "bridge"), [("model1", 128), ("model2", 192)])
+def test_layer_names_and_shapes(variant: str, bridge: int) -> None:
+    net = model.build_unet(7, (64, 32), variant)
+    widths = model.SPECS[variant].widths
+    for i, width in enumerate(widths, start=1):
+        assert net.get_layer(f"encoder_{i}").output.shape == (
+            None,
+            64 >> (i - 1),
+            32 >> (i - 1),
+            width,
+        )
+        assert net.get_layer(f"decoder_{i}").output.shape == (
+            None,
+            64 >> (i - 1),
+            32 >> (i - 1),
+            width,
+        )
+    assert net.get_layer("bottleneck").output.shape == (None, 4, 2, bridge)
+    assert net.get_layer("logits").output.shape == (None, 64, 32, 7)
+    assert net.output.shape == (None, 64, 32, 7)
+    assert not isinstance(net.get_layer("logits"), keras.layers.Softmax)
+
+
+def test_model1_follows_the_study() -> None:
+    net = model.build_unet(19, (128, 128), "model1")
+    convs = [ly for ly in net.layers if isinstance(ly, keras.layers.Conv2D) and ly.name != "logits"]
+    assert {ly.kernel_size for ly in convs} == {(3, 3)}  # two 3x3 convs per block, no 1x1 shortcuts
+    assert len(convs) == 2 * 9  # 4 encoder + bridge + 4 decoder blocks
+    ups = [ly for ly in net.layers if isinstance(ly, keras.layers.UpSampling2D)]
+    assert len(ups) == 4 and all(ly.interpolation == "bilinear" for ly in ups)
+    assert [net.get_layer(f"encoder_{i}").output.shape[-1] for i in range(1, 5)] == [16, 32, 48, 64]
+
+
+def test_logits_stay_float32_under_mixed_precision() -> None:
+    before = keras.mixed_precision.global_policy().name
+    try:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        net = model.build_unet(3, (32, 32), "model2")
+        assert net.get_layer("encoder_1").compute_dtype == "bfloat16"
+        out = net(np.random.rand(2, 32, 32, 3).astype("float32"))
+        assert keras.backend.standardize_dtype(out.dtype) == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="not divisible by 2\\*\\*4"):
+        model.build_unet(3, (100, 64))
+    with pytest.raises(ValueError, match="unknown variant 'model3'"):
+        model.build_unet(3, (64, 64), "model3")
+
+
+def _model_folder(folder: Path, epochs: int = 2) -> keras.Model:
+    """A model folder as training leaves it, with an untrained model."""
+    net = model.build_unet(19, (32, 32), "model1", widths=(8, 16), bridge=16)
+    config = {
+        "variant": "model1",
+        "input_size": [32, 32],
+        "num_classes": 19,
+        "architecture": {"widths": [8, 16], "bridge": 16},
+    }
+    runio.save_json(config, folder / "config.json")
+    ColourMapping.palette().save(folder / "mapping.json")
+    net.save(folder / "model.keras")
+    for e in range(1, epochs + 1):
+        net.save_weights(folder / "epochs" / f"epoch_{e:03d}.weights.h5")
+    return net
+
+
+def test_load_trained_and_epoch(tmp_path: Path) -> None:
+    (tmp_path / "epochs").mkdir()
+    net = _model_folder(tmp_path)
+    x = np.random.default_rng(0).random((1, 32, 32, 3), dtype=np.float32)
+    loaded, mapping, config = model.load_trained(tmp_path)
+    assert mapping.num_classes == 19 and config["input_size"] == [32, 32]
+    np.testing.assert_allclose(loaded(x), net(x), atol=1e-5)
+    assert model.saved_epochs(tmp_path) == [1, 2]
+    np.testing.assert_allclose(model.load_epoch(tmp_path, 2)(x), net(x), atol=1e-5)
+    assert model.load_trained(tmp_path / "model.keras")[2]["variant"] == "model1"
+
+
+def test_missing_files_are_named(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="model folder"):
+        model.load_trained(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        model.load_trained(tmp_path)
+    (tmp_path / "epochs").mkdir()
+    _model_folder(tmp_path)
+    (tmp_path / "mapping.json").unlink()
+    with pytest.raises(FileNotFoundError, match="mapping.json"):
+        model.load_trained(tmp_path)
+    with pytest.raises(FileNotFoundError, match="epoch_005.weights.h5.*have epoch_001"):
+        model.load_epoch(tmp_path, 5)
