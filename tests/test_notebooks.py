@@ -18,6 +18,8 @@ TINY = {
     "MAX_POINTS": 400,
     "N_IMAGES": 4,
     "SAMPLE_IMAGES": 8,
+    "SAMPLE_PIXELS": 20000,
+    "K_RANGE": "4,13,19",
 }
 
 
