@@ -6,6 +6,8 @@ trained model folder and the data are given, else random clustered data of the s
 
     python benchmarks/bench_tsne.py [--model-dir RUN_DIR/models/model1 --data DIR]
                                     [--points 5000] [--perplexity 30] [--jobs 1 2]
+
+The notebooks use ``utils.features.TSNE_JOBS`` threads.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def main() -> None:
     ap.add_argument("--points", type=int, default=5000)
     ap.add_argument("--perplexity", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--jobs", type=int, nargs="+", default=[features.TSNE_JOBS])
+    ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="thread counts to time")
     args = ap.parse_args()
     if args.model_dir:
         x = real_cells(args.model_dir, args.data, args.points, args.seed)

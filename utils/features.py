@@ -26,7 +26,10 @@ MIN_LABELLED = 0.5  # a cell with less than half of its pixels labelled is void
 PCA_DIMS = 50
 KNN_K = 10
 CV_FOLDS = 5
-TSNE_JOBS = 2  # this machine has 2 cores; t-SNE's neighbour search uses them
+# Threads for t-SNE. On a 2-core machine shared with other work, 1 thread was faster than 2
+# (5000 points: 30 s vs 42 s; 256 points: 1 s vs 12 s, OpenMP threads waiting on busy cores);
+# benchmarks/bench_tsne.py times both.
+TSNE_JOBS = 1
 REGION_NAMES = {
     "grid3x3": (
         "top-left",
@@ -208,6 +211,7 @@ def embed(
     """(N, C) features -> (N, 2) t-SNE coordinates (PCA to ``pca_dims`` first, PCA init)."""
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
 
     x = np.asarray(features, dtype=np.float32)
     if len(x) < 5:
@@ -221,7 +225,10 @@ def embed(
             "perplexity %.1f is too large for %d points; using %.1f", perplexity, len(x), used
         )
     tsne = TSNE(2, perplexity=used, init="pca", random_state=seed, n_jobs=n_jobs)
-    return tsne.fit_transform(x).astype(np.float32)
+    # TSNE's n_jobs covers only the neighbour search; its gradient loop uses OpenMP on every
+    # core, so the thread pools are limited here as well.
+    with threadpool_limits(n_jobs):
+        return tsne.fit_transform(x).astype(np.float32)
 
 
 def usable_k(n_points: int, k: int = KNN_K, folds: int = CV_FOLDS) -> int:
