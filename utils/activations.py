@@ -58,6 +58,8 @@ def class_indices(class_names: Sequence[str], wanted: Sequence[str]) -> dict[str
 def pick_image(ids: np.ndarray, classes: Sequence[int]) -> int:
     """Index of the image in which the most of ``classes`` appear (ties: the first)."""
     ids = np.asarray(ids)
+    if not len(classes):
+        return 0
     present = np.stack([(ids == c).any(axis=(1, 2)) for c in classes], axis=1)
     return int(present.sum(axis=1).argmax())
 
