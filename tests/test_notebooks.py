@@ -45,3 +45,22 @@ def test_01_reports_the_sample(series_run: Path) -> None:
     assert {"road", "sky", "building"} <= set(summary["classes_by_share"][:6])
     for name in ("01_class_frequencies", "01_spatial_priors", "01_sample_pairs"):
         assert (series_run / "figures" / f"{name}.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("path", series.list_notebooks(), ids=lambda p: p.name)
+def test_notebook_structure(path: Path) -> None:
+    """Clean, Colab-ready, and every parameter line is one papermill can read."""
+    import re
+
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), "commit without outputs"
+    assert '"google.colab" in sys.modules' in code[0].source, "first cell sets up Colab"
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+    written = re.findall(r"^([A-Z][A-Z0-9_]*)\s*=", tagged[0].source, re.M)
+    assert {"DATA_DIR", "RUN_DIR", "SEED"} <= set(written)
+    assert list(pm.inspect_notebook(str(path))) == written
+    assert "colab.research.google.com" in nb.cells[0].source, "title cell has the Colab badge"
