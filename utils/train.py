@@ -174,7 +174,7 @@ def class_weight_table(counts: np.ndarray, method: str) -> np.ndarray | None:
     """Per-class loss weights from pixel counts: median frequency or inverse sqrt frequency.
 
     Weights are normalised so that the average weight per labelled pixel is 1 (the loss keeps
-    its scale) and clipped at ``MAX_CLASS_WEIGHT``; absent classes get weight 1.
+    its scale), clipped at ``MAX_CLASS_WEIGHT`` and normalised again; absent classes get 1.
     """
     if method == "none":
         return None
@@ -189,7 +189,10 @@ def class_weight_table(counts: np.ndarray, method: str) -> np.ndarray | None:
     else:
         raise ValueError(f"class weights {method!r}; choose from {CLASS_WEIGHT_METHODS}")
     w /= (w * freq).sum() if seen.any() else 1.0
-    return np.minimum(w, MAX_CLASS_WEIGHT)
+    w = np.minimum(w, MAX_CLASS_WEIGHT)
+    w /= (w * freq).sum() if seen.any() else 1.0
+    w[~seen] = 1.0
+    return w
 
 
 # --------------------------------------------------------------------------- augmentation

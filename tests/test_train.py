@@ -1,0 +1,239 @@
+"""Training: the loss ignores void, learning happens, snapshots and the model folder, resume,
+and a run under a mirrored strategy over two logical CPU devices."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from conftest import ROOT, write_image
+
+from utils import labels, train
+from utils.labels import IGNORE_ID
+
+SCENE_CLASSES = ("sky", "building", "road", "car", "vegetation")
+
+
+def scene_pair(rng: np.random.Generator, size: int = 64) -> np.ndarray:
+    """A street-like pair: sky, buildings, a tree, road and a car; photo = shaded label + noise."""
+    c = {n: labels.TRAIN_LABELS[labels.class_id(n)].colour for n in SCENE_CLASSES}
+    lab = np.zeros((size, size, 3), np.uint8)
+    h, g = rng.integers(size // 5, size // 3), rng.integers(size // 2, 2 * size // 3)
+    lab[:h], lab[h:g], lab[g:] = c["sky"], c["building"], c["road"]
+    x = rng.integers(0, size // 2)
+    lab[h:g, x : x + size // 6] = c["vegetation"]
+    cx, cy = rng.integers(0, size - size // 4), rng.integers(g - size // 8, size - size // 6)
+    lab[cy : cy + size // 8, cx : cx + size // 4] = c["car"]
+    noise = rng.normal(0, 12, lab.shape)
+    photo = (lab[..., ::-1].astype(int) // 2 + 60 + noise).clip(0, 255).astype(np.uint8)
+    return np.concatenate([photo, lab], axis=1)
+
+
+def write_scenes(folder: Path, n_train: int, n_val: int, seed: int = 0) -> Path:
+    """A dataset folder (train/ and val/ PNG pairs) of street-like scenes."""
+    rng = np.random.default_rng(seed)
+    for split, n in (("train", n_train), ("val", n_val)):
+        for i in range(n):
+            write_image(folder / split / f"{i}.png", scene_pair(rng))
+    return folder
+
+
+def sample(folder: Path, n_train: int, n_val: int) -> Path:
+    """The project's synthetic sample when its generator exists, else the scenes above."""
+    try:
+        from utils import synthetic
+    except ImportError:
+        return write_scenes(folder, n_train, n_val)
+    return synthetic.generate(folder, n_train=n_train, n_val=n_val, seed=0, progress=False)
+
+
+# --------------------------------------------------------------------------- loss and weights
+def test_void_pixels_carry_no_loss() -> None:
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 4, (2, 8, 8)).astype(np.uint8)
+    ids[:, :3] = IGNORE_ID
+    logits = rng.normal(size=(2, 8, 8, 4)).astype(np.float32)
+    changed = logits.copy()
+    changed[:, :3] = rng.normal(size=(2, 3, 8, 4)) * 50  # only void pixels change
+    for loss in (train.SegmentationLoss(4), train.SegmentationLoss(4, [1, 3, 0.5, 2], 0.5)):
+        a, b = float(loss(ids, logits)), float(loss(ids, changed))
+        assert a == pytest.approx(b, rel=1e-6) and a > 0
+    all_void = np.full((1, 8, 8), IGNORE_ID, np.uint8)
+    assert float(train.SegmentationLoss(4)(all_void, logits[:1])) == 0.0
+    # Without class weights the loss is the mean cross-entropy over labelled pixels.
+    ref = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=IGNORE_ID)
+    assert float(train.SegmentationLoss(4)(ids, logits)) == pytest.approx(
+        float(ref(ids, logits)), 1e-5
+    )
+
+
+def test_class_weights_scale_pixels() -> None:
+    ids = np.array([[[0, 1]]], np.uint8)
+    logits = np.zeros((1, 1, 2, 2), np.float32)  # CE = log 2 for both pixels
+    loss = train.SegmentationLoss(2, [1.0, 3.0])
+    assert float(loss(ids, logits)) == pytest.approx((1 + 3) * np.log(2) / 2, rel=1e-5)
+
+
+@pytest.mark.parametrize("method", ["median", "sqrt"])
+def test_class_weight_table(method: str) -> None:
+    counts = np.array([900, 90, 9, 1, 0])
+    w = train.class_weight_table(counts, method)
+    freq = counts / counts.sum()
+    assert (w * freq).sum() == pytest.approx(1.0)  # the loss keeps its scale
+    assert np.all(np.diff(w[:4]) >= 0) and w[3] > 5 * w[0] and w[4] == 1.0
+    assert w.max() <= 2 * train.MAX_CLASS_WEIGHT  # clipped (then renormalised)
+    assert train.class_weight_table(counts, "none") is None
+
+
+def test_zoom_crop_keeps_exact_labels() -> None:
+    import tensorflow as tf
+
+    ids = np.zeros((4, 32, 32), np.uint8)
+    ids[:, 16:] = 2
+    ids[:, :, :4] = IGNORE_ID
+    photos = np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32)
+    seed = tf.constant([1, 2], tf.int64)
+    p2, i2 = train.zoom_crop_batch(tf.constant(photos), tf.constant(ids), seed, 1.5, p=1.0)
+    assert p2.shape == photos.shape and i2.shape == ids.shape
+    assert set(np.unique(i2.numpy())) <= {0, 2, IGNORE_ID}  # nearest: no blended ids
+    assert not np.array_equal(i2.numpy(), ids)  # zoomed
+    jitter = train.colour_jitter_batch(tf.constant(photos), seed).numpy()
+    assert jitter.min() >= 0 and jitter.max() <= 1
+
+
+# --------------------------------------------------------------------------- a real (tiny) run
+EPOCHS = 6
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[train.TrainResult, Path, Path]:
+    """Model 1 trained for a few epochs at 64x64 on a small synthetic sample."""
+    base = tmp_path_factory.mktemp("train")
+    root = sample(base / "data", 64, 16)
+    cfg = train.TrainConfig(
+        image_size=64,
+        epochs=EPOCHS,
+        batch_size=8,
+        learning_rate=3e-3,
+        augment="flip",
+        class_weights="none",
+        stop_patience=EPOCHS,
+    )
+    result = train.train(root, base / "run", cfg, snapshot_dir=base / "snaps", verbose=0)
+    return result, base / "run", base / "snaps"
+
+
+def test_learning_happens(trained) -> None:  # noqa: ANN001
+    result, _, _ = trained
+    counts = np.array(result.config["class_pixel_counts"])
+    majority = counts.max() / counts.sum()  # always predicting the commonest class
+    assert result.val_scores["pixel_accuracy"] > majority + 0.2
+    val_iou = [r["val_mean_iou"] for r in result.history]
+    assert max(val_iou[-2:]) > val_iou[0] + 0.05
+    losses = [r["loss"] for r in result.history]
+    assert losses[-1] < 0.7 * losses[0]
+
+
+def test_model_folder_and_snapshots(trained) -> None:  # noqa: ANN001
+    result, run, snaps = trained
+    folder = run / "models" / "model1"
+    assert result.model_dir == folder
+    for name in ("model.keras", "config.json", "mapping.json", "history.csv", "history.json"):
+        assert (folder / name).is_file(), name
+    assert (folder / "backup").is_dir() and (folder / "tensorboard").is_dir()
+    epochs = sorted(p.name for p in (folder / "epochs").iterdir())
+    assert epochs == [f"epoch_{e:03d}.weights.h5" for e in range(1, EPOCHS + 1)]
+    assert sorted(p.name for p in snaps.iterdir()) == sorted(
+        f"output_{e}_epo.png" for e in range(1, EPOCHS + 1)
+    )
+    assert (snaps / "output_1_epo.png").stat().st_size > 10_000
+    rows = json.loads((folder / "history.json").read_text())
+    assert [r["epoch"] for r in rows] == list(range(1, EPOCHS + 1))
+    assert (folder / "history.csv").read_text().count("\n") == EPOCHS + 1
+    best = max(r["val_mean_iou"] for r in rows)
+    assert result.val_scores["mean_iou"] == pytest.approx(best, abs=0.02)  # model.keras = best
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Stops the process-like run at the start of an epoch (after the previous one finished)."""
+
+    def __init__(self, at_epoch: int) -> None:
+        super().__init__()
+        self.at_epoch = at_epoch
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch + 1 == self.at_epoch:
+            raise KeyboardInterrupt(f"interrupted before epoch {self.at_epoch}")
+
+
+class Recorder(keras.callbacks.Callback):
+    """Remembers which epochs (from 1) were run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.epochs: list[int] = []
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epochs.append(epoch + 1)
+
+
+def test_resume_after_interruption(tmp_path: Path) -> None:
+    root = write_scenes(tmp_path / "data", 16, 4)
+    cfg = train.TrainConfig(variant="model2", image_size=32, epochs=4, batch_size=8)
+    kw = dict(snapshot_dir=tmp_path / "snaps", verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        train.train(root, tmp_path / "run", cfg, extra_callbacks=[Interrupt(3)], **kw)
+    folder = tmp_path / "run" / "models" / "model2"
+    assert json.loads((folder / "backup" / "training_metadata.json").read_text())["epoch"] == 2
+    seen = Recorder()
+    result = train.train(root, tmp_path / "run", cfg, extra_callbacks=[seen], **kw)
+    assert seen.epochs == [3, 4]
+    assert [r["epoch"] for r in result.history] == [1, 2, 3, 4]
+    assert sorted(p.name for p in (tmp_path / "snaps").iterdir()) == [
+        f"output_{e}_model_2.png" for e in range(1, 5)
+    ]
+    assert not (folder / "backup" / "training_metadata.json").exists()  # finished: backup cleared
+    # A finished run started again is a fresh run, not a resume.
+    again = Recorder()
+    train.train(root, tmp_path / "run", cfg, extra_callbacks=[again], **kw)
+    assert again.epochs == [1, 2, 3, 4]
+
+
+MIRRORED = textwrap.dedent(
+    """
+    import json, sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    sys.path.insert(0, sys.argv[3])
+    from test_train import write_scenes
+    from utils import train
+    root = write_scenes(__import__("pathlib").Path(sys.argv[1]) / "data", 16, 4)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    cfg = train.TrainConfig(image_size=32, epochs=2, batch_size=8)
+    r = train.train(root, sys.argv[1] + "/run", cfg, snapshot_dir=sys.argv[2], strategy=strategy,
+                    verbose=0)
+    print(json.dumps({"replicas": r.config["replicas"], "strategy": r.config["strategy"],
+                      "losses": [h["loss"] for h in r.history], "miou": r.val_scores["mean_iou"]}))
+    """
+)
+
+
+def test_mirrored_strategy_on_two_cpu_devices(tmp_path: Path) -> None:
+    # Logical devices must be set before TensorFlow starts: a fresh interpreter.
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    tests = str(Path(__file__).parent)
+    cmd = [sys.executable, "-c", MIRRORED, str(tmp_path), str(tmp_path / "snaps"), tests]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["replicas"] == 2 and out["strategy"] == "MirroredStrategy"
+    assert len(out["losses"]) == 2 and all(np.isfinite(out["losses"]))
+    assert 0 <= out["miou"] <= 1
