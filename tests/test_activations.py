@@ -124,3 +124,21 @@ def test_class_lookup_and_image_choice() -> None:
     ids[1, 0, 0], ids[2, 0, 0], ids[2, 1, 1] = 1, 1, 2
     assert activations.pick_image(ids, [1, 2]) == 2
     assert activations.decoder_layers(tiny_unet()) == ["decoder_1"]
+
+
+def test_grad_cam_figure_reports_mass_share() -> None:
+    from utils.viz import features as features_viz
+
+    cam = np.zeros((SIZE, SIZE), np.float32)
+    cam[:8, :8] = 1.0
+    mask = np.zeros((SIZE, SIZE), bool)
+    mask[:8, :16] = True
+    ids = np.where(mask, 13, 0).astype(np.uint8)
+    fig = features_viz.grad_cams(
+        np.zeros((SIZE, SIZE, 3)),
+        ids,
+        {"car": cam, "sky": np.zeros_like(cam)},
+        {"car": mask, "sky": np.zeros_like(mask)},
+    )
+    titles = [ax.get_title() for ax in fig.axes[2:4]]
+    assert titles == ["car: 100% of mass\non 12% of pixels", "sky: not in this image"]

@@ -132,3 +132,23 @@ def test_grid_of_rebuilds_one_image() -> None:
     grid = cells.grid_of(cells.labels, 1)
     assert grid.shape == (8, 8) and grid[0, 1] == 2 and (grid.sum() == 2)
     np.testing.assert_array_equal(cells.grid_of(cells.regions, 0), features.region_grid((8, 8)))
+
+
+def test_tsne_figure_legends_name_present_classes_in_official_colours() -> None:
+    from matplotlib.colors import to_rgb
+
+    from utils import labels
+    from utils.viz import features as features_viz
+
+    rng = np.random.default_rng(0)
+    classes = np.array([0, 13, 10] * 10)
+    emb = rng.normal(size=(30, 2))
+    fig = features_viz.tsne_panels(
+        [("early", emb), ("final", emb)], classes, classes % 3, labels.CLASS_NAMES, ["a", "b", "c"]
+    )
+    legend = fig.axes[2].get_legend()
+    names = [t.get_text() for t in legend.get_texts()]
+    assert names == ["road", "sky", "car"]
+    car = legend.legend_handles[2].get_facecolor()
+    assert np.allclose(to_rgb(car), labels.train_colours()[13] / 255)
+    assert [t.get_text() for t in fig.axes[3].get_legend().get_texts()] == ["a", "b", "c"]
