@@ -53,6 +53,58 @@ def confusion(net, files: Sequence[Path], mapping, input_size, batch_size: int =
     return metric.matrix()
 
 
+def predict_files(
+    net, files: Sequence[Path], mapping, input_size, batch_size: int = 16
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
+    """(photos, true ids, predicted ids) of pair files at the model's input size, as NumPy."""
+    ds = data.make_dataset(
+        files, tuple(input_size), label_mapper=mapping.tf_apply, batch_size=batch_size, cache=False
+    )
+    photos, truths, preds = [], [], []
+    for x, y in ds:
+        photos.append(x.numpy())
+        truths.append(y.numpy())
+        preds.append(np.argmax(np.asarray(net(x, training=False)), axis=-1).astype(np.uint8))
+    return np.concatenate(photos), np.concatenate(truths), np.concatenate(preds)
+
+
+def compare(results: dict[str, dict]) -> dict:
+    """Which model is better by mIoU, by how much, and on which classes (from ``summary`` dicts)."""
+    ranked = sorted(results, key=lambda m: results[m]["mean_iou"], reverse=True)
+    best, other = ranked[0], ranked[-1]
+    a, b = results[best]["per_class_iou"], results[other]["per_class_iou"]
+    gains = {c: round(a[c] - b[c], 4) for c in a if a[c] is not None and b.get(c) is not None}
+    order = sorted(gains, key=gains.get, reverse=True)
+    return {
+        "better": best,
+        "other": other,
+        "mean_iou": {m: results[m]["mean_iou"] for m in ranked},
+        "mean_iou_gain": round(results[best]["mean_iou"] - results[other]["mean_iou"], 4),
+        "pixel_accuracy_gain": round(
+            results[best]["pixel_accuracy"] - results[other]["pixel_accuracy"], 4
+        ),
+        "classes_better": [c for c in order if gains[c] > 0.01],
+        "classes_worse": [c for c in reversed(order) if gains[c] < -0.01],
+        "per_class_gain": gains,
+    }
+
+
+def verdict(comparison: dict, top: int = 5) -> str:
+    """One paragraph saying which model is better, by how much, and on which classes."""
+    c = comparison
+    if c["better"] == c["other"]:
+        return f"Only {c['better']} was evaluated (mIoU {c['mean_iou'][c['better']]:.3f})."
+    gains = c["per_class_gain"]
+    up = ", ".join(f"{n} (+{gains[n]:.3f})" for n in c["classes_better"][:top]) or "none"
+    down = ", ".join(f"{n} ({gains[n]:.3f})" for n in c["classes_worse"][:top]) or "none"
+    return (
+        f"**{c['better']}** is better: mIoU {c['mean_iou'][c['better']]:.3f} against "
+        f"{c['mean_iou'][c['other']]:.3f} for {c['other']} (+{c['mean_iou_gain']:.3f}; pixel "
+        f"accuracy {c['pixel_accuracy_gain']:+.3f}). Largest IoU gains: {up}. "
+        f"Classes where {c['other']} is better: {down}."
+    )
+
+
 def evaluate(
     model_dir: str | os.PathLike,
     files: Sequence[Path],

@@ -442,6 +442,18 @@ def tf_ensure(tensor, shape: tuple):  # noqa: ANN001, ANN201
     return tf.ensure_shape(tensor, shape)
 
 
+def preview_batch(
+    splits: data.Splits, mapping: ColourMapping, cfg: TrainConfig, n: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` training images as the training pipeline delivers them (augmented)."""
+    small = dataclasses.replace(cfg, max_train_images=max(n, cfg.batch_size), max_val_images=1)
+    train_ds, _, _, _ = make_datasets(splits, mapping, small)
+    if cfg.augment == "full":
+        train_ds = add_augmentation(train_ds, cfg.seed, cfg.max_zoom)
+    photos, ids = next(iter(train_ds))
+    return photos.numpy()[:n], ids.numpy()[:n]
+
+
 def snapshot_samples(val_files: Sequence[Path], mapping: ColourMapping, cfg: TrainConfig):  # noqa: ANN201
     """Fixed validation images (evenly spaced over the split) as NumPy (photos, ids)."""
     n = min(cfg.snapshot_samples, len(val_files))
