@@ -22,7 +22,7 @@ def _figure(figsize: tuple[float, float], pyplot: bool) -> Figure:
     return plt.figure(figsize=figsize) if pyplot else Figure(figsize=figsize)
 
 
-def save_png(fig: Figure, path: str | os.PathLike, dpi: int = 100) -> Path:
+def save_png(fig: Figure, path: str | os.PathLike, dpi: int = 80) -> Path:
     """Save a figure to exactly ``path`` (temporary name, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,161 @@
+"""Training throughput: the project's training vs a plain Keras fit on NumPy arrays, side by side.
+
+Both train the same UNet (model 1 by default) on the same pairs at the same size, batch size and
+dtype policy. The plain fit gets every image preloaded into NumPy arrays and Keras' own sparse
+cross-entropy. The project's training streams ``utils.data.make_dataset`` (cached, shuffled,
+flipped) plus the zoom/crop and colour-jitter map, with its class-weighted loss, the
+confusion-matrix metric and the per-epoch callbacks (epoch weights, snapshot figure, history,
+backup). Epochs alternate between the two (order swapped every round) so that a change in
+machine load hits both; the first epoch of each (tracing, cache filling) is not timed; median and
+best epoch rates are printed. Validation is left out of both. The input pipeline alone (the same
+augmented dataset, no model) is timed too.
+
+    python benchmarks/bench_training.py [--data ../shared/data/cityscapes_pairs] [--images 480]
+                                        [--size 128] [--batch 16] [--epochs 4] [--variant model1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "agg")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from utils import data, model, train  # noqa: E402
+from utils.colours import ColourMapping  # noqa: E402
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cityscapes_pairs"
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall time of each epoch including the other callbacks' end-of-epoch work (put it last)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+def project_setup(splits: data.Splits, cfg: train.TrainConfig, mapping: ColourMapping, out: Path):
+    """The project's dataset, compiled model and per-epoch callbacks (as in ``train.train``)."""
+    train_ds, val_ds, files, val_files = train.make_datasets(splits, mapping, cfg)
+    counts = train.class_pixel_counts(train_ds, mapping.num_classes)  # also fills the cache
+    weights = train.class_weight_table(counts, cfg.class_weights)
+    if cfg.augment == "full":
+        train_ds = train.add_augmentation(train_ds, cfg.seed, cfg.max_zoom)
+        train_ds = train.with_static_shape(train_ds, (cfg.image_size,) * 2)
+    net = model.build_unet(mapping.num_classes, (cfg.image_size,) * 2, cfg.variant)
+    steps = -(-len(files) // cfg.batch_size)
+    train.compile_model(net, cfg, mapping.num_classes, weights, steps)
+    photos, truths = train.snapshot_samples(val_files, mapping, cfg)
+    timer = EpochTimer()
+    callbacks = [
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.ModelCheckpoint(
+            str(out / "epochs" / model.EPOCH_WEIGHTS), save_weights_only=True
+        ),
+        train.EpochSnapshot(photos, truths, out / "snaps", "output_{epoch}_epo.png", mapping, "b"),
+        train.HistoryWriter(out),
+        keras.callbacks.BackupAndRestore(out / "backup"),  # cleared after each fit call
+        timer,
+    ]
+    return net, train_ds, callbacks, timer
+
+
+def numpy_arrays(dataset) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """All (photo, ids) batches of a dataset as two NumPy arrays."""
+    xs, ys = zip(*((x.numpy(), y.numpy()) for x, y in dataset), strict=True)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def pipeline_rate(dataset, epochs: int = 2) -> float:  # noqa: ANN001
+    """Images per second of iterating the dataset alone (after one warm-up pass)."""
+    for _ in dataset:
+        pass
+    start, n = time.perf_counter(), 0
+    for _ in range(epochs):
+        n += sum(int(x.shape[0]) for x, _ in dataset)
+    return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    """Alternate epochs of both, then print images per second and the ratio."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--data", type=Path, default=Path(os.environ.get("CITYSCAPES_DATA", DEFAULT_DATA))
+    )
+    ap.add_argument("--images", type=int, default=480, help="training pairs used")
+    ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--epochs", type=int, default=4, help="timed epochs of each (after 1 warm-up)")
+    ap.add_argument("--variant", default="model1", choices=model.VARIANTS)
+    ap.add_argument("--precision", default="auto", help="auto | off | a Keras dtype policy")
+    args = ap.parse_args()
+
+    keras.utils.set_random_seed(0)
+    cfg = train.TrainConfig(
+        variant=args.variant,
+        image_size=args.size,
+        batch_size=args.batch,
+        max_train_images=args.images,
+        max_val_images=args.batch,
+        mixed_precision=args.precision,
+    )
+    policy = train.precision_policy(cfg.mixed_precision)
+    keras.mixed_precision.set_global_policy(policy)
+    splits = data.find_dataset(args.data)
+    mapping = ColourMapping.palette()
+    print(
+        f"{args.images} pairs from {args.data} at {args.size}x{args.size}, batch {args.batch}, "
+        f"{args.variant}, policy {policy}, {os.cpu_count()} CPU cores"
+    )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        net, train_ds, callbacks, timer = project_setup(splits, cfg, mapping, Path(tmp))
+        plain_ds, _, _, _ = train.make_datasets(splits, mapping, cfg)
+        x, y = numpy_arrays(plain_ds)
+        plain = model.build_unet(mapping.num_classes, (args.size,) * 2, args.variant)
+        plain.compile(
+            keras.optimizers.Adam(1e-3),
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=255),
+        )
+        plain_timer = EpochTimer()
+        for i in range(args.epochs + 1):  # alternate, swapping the order; the first is warm-up
+            runs = [
+                lambda: plain.fit(x, y, batch_size=args.batch, verbose=0, callbacks=[plain_timer]),
+                lambda: net.fit(train_ds, verbose=0, callbacks=callbacks),
+            ]
+            for run in runs[:: 1 if i % 2 else -1]:
+                run()
+        pipe = pipeline_rate(train_ds)
+
+    n = len(x)
+    plain_rates = n / np.array(plain_timer.seconds[1:])
+    rates = n / np.array(timer.seconds[1:])
+    print("images/s per timed epoch (the machine is shared: look at median and best)")
+    for name, r in (("plain Keras fit on NumPy arrays", plain_rates), ("project training", rates)):
+        print(f"  {name:32s} median {np.median(r):6.1f}  best {r.max():6.1f}  all {np.round(r, 1)}")
+    print(
+        f"ratio project / plain: median {np.median(rates) / np.median(plain_rates):.2f}, "
+        f"best {rates.max() / plain_rates.max():.2f}"
+    )
+    print(
+        f"input pipeline alone (augmented): {pipe:.1f} images/s = "
+        f"{pipe / np.median(rates):.0f} x the project's training rate"
+    )
+
+
+if __name__ == "__main__":
+    main()
