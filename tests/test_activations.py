@@ -120,9 +120,12 @@ def test_class_lookup_and_image_choice() -> None:
     assert activations.class_indices(["road", "car", "sky"], ["sky", "car"]) == {"sky": 2, "car": 1}
     with pytest.raises(KeyError, match="not in the model's classes"):
         activations.class_indices(["road"], ["car"])
-    ids = np.zeros((3, 4, 4), np.uint8)
-    ids[1, 0, 0], ids[2, 0, 0], ids[2, 1, 1] = 1, 1, 2
-    assert activations.pick_image(ids, [1, 2]) == 2
+    ids = np.zeros((4, 10, 10), np.uint8)
+    ids[1, 0, 0], ids[2, 0, 0], ids[2, 1, 1] = 1, 1, 2  # image 2 shows both
+    ids[3, :2, :2], ids[3, 5:, 5:] = 1, 2  # image 3 shows both, larger
+    assert activations.pick_image(ids, [1, 2]) == 3
+    assert activations.pick_image(ids[:3], [1, 2]) == 2
+    assert activations.pick_image(ids[:3], [1, 2], min_share=0.05) == 0  # none shown: first
     assert activations.decoder_layers(tiny_unet()) == ["decoder_1"]
 
 
@@ -141,4 +144,4 @@ def test_grad_cam_figure_reports_mass_share() -> None:
         {"car": mask, "sky": np.zeros_like(mask)},
     )
     titles = [ax.get_title() for ax in fig.axes[2:4]]
-    assert titles == ["car: 100% of mass\non 12% of pixels", "sky: not in this image"]
+    assert titles == ["car: 100% of mass\non 12.5% of pixels", "sky: not in this image"]

@@ -26,6 +26,7 @@ BOTTLENECK = "bottleneck"
 DEFAULT_CAM_LAYER = "decoder_1"  # measured best for car mass share in notebook 06
 REDUCTIONS = ("mean", "top")  # mean over channels, or the channel with the largest mean
 BATCH_SIZE = 16
+SHOW_MIN_SHARE = 0.01  # a class must cover 1 % of an image to count as shown in it
 
 
 def _numbered(model: keras.Model, pattern: re.Pattern) -> list[str]:
@@ -55,13 +56,19 @@ def class_indices(class_names: Sequence[str], wanted: Sequence[str]) -> dict[str
     return {n: list(class_names).index(n) for n in wanted}
 
 
-def pick_image(ids: np.ndarray, classes: Sequence[int]) -> int:
-    """Index of the image in which the most of ``classes`` appear (ties: the first)."""
+def pick_image(ids: np.ndarray, classes: Sequence[int], min_share: float = SHOW_MIN_SHARE) -> int:
+    """Index of the image where the most of ``classes`` cover ``min_share`` of the pixels.
+
+    Ties go to the image whose smallest such class is largest, so every class is easy to see.
+    """
     ids = np.asarray(ids)
     if not len(classes):
         return 0
-    present = np.stack([(ids == c).any(axis=(1, 2)) for c in classes], axis=1)
-    return int(present.sum(axis=1).argmax())
+    shares = np.stack([(ids == c).mean(axis=(1, 2)) for c in classes], axis=1)
+    shown = shares >= min_share
+    smallest = np.where(shown, shares, np.inf).min(axis=1)
+    smallest[~shown.any(axis=1)] = 0
+    return int(np.lexsort((-smallest, -shown.sum(axis=1)))[0])
 
 
 def _has_layer(model: keras.Model, name: str) -> bool:

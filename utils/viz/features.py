@@ -13,7 +13,7 @@ from utils import labels
 from utils.viz.common import class_legend
 
 HEAT_CMAP = "inferno"
-HEAT_ALPHA = 0.55  # heat map over the photo: enough photo shows through to see the scene
+HEAT_ALPHA = 0.8  # opacity of the hottest heat-map pixels over the photo
 REGION_CMAP = "tab10"
 POINT_SIZE = 4.0
 
@@ -162,12 +162,15 @@ def knn_recall(
 
 
 def _overlay(ax: plt.Axes, photo: np.ndarray, heat: np.ndarray) -> plt.cm.ScalarMappable:
-    """Photo with a [0, 1] heat map on top; returns the image for a colour bar."""
+    """Photo with a [0, 1] heat map on top, opaque where hot, clear where cold; for a colour bar."""
+    cmap = plt.get_cmap(HEAT_CMAP)
+    rgba = cmap(np.clip(heat, 0, 1))
+    rgba[..., 3] = HEAT_ALPHA * np.sqrt(np.clip(heat, 0, 1))  # weak heat lets the photo show
     ax.imshow(photo)
-    im = ax.imshow(heat, cmap=HEAT_CMAP, alpha=HEAT_ALPHA, vmin=0, vmax=1)
+    ax.imshow(rgba)
     ax.set_xticks([])
     ax.set_yticks([])
-    return im
+    return plt.cm.ScalarMappable(plt.Normalize(0, 1), cmap)
 
 
 def stage_heatmaps(
@@ -229,7 +232,7 @@ def grad_cams(
         elif total == 0:
             note = "empty map"
         else:
-            note = f"{(cam * mask).sum() / total:.0%} of mass\non {mask.mean():.0%} of pixels"
+            note = f"{(cam * mask).sum() / total:.0%} of mass\non {mask.mean():.1%} of pixels"
         ax.set_title(f"{name}: {note}", fontsize="small")
     fig.colorbar(im, ax=axes, shrink=0.8, label="Grad-CAM (scaled to [0, 1])")
     fig.suptitle(f"{title} (cyan: the class's ground-truth pixels)")
