@@ -10,7 +10,7 @@ machine load hits both; the first epoch of each (tracing, cache filling) is not 
 best epoch rates are printed. Validation is left out of both. The input pipeline alone (the same
 augmented dataset, no model) is timed too.
 
-    python benchmarks/bench_training.py [--data ../shared/data/cityscapes_pairs] [--images 480]
+    python benchmarks/bench_training.py [--data ../shared/data/cityscapes_pairs] [--images 960]
                                         [--size 128] [--batch 16] [--epochs 4] [--variant model1]
 """
 
@@ -96,7 +96,7 @@ def main() -> None:
     ap.add_argument(
         "--data", type=Path, default=Path(os.environ.get("CITYSCAPES_DATA", DEFAULT_DATA))
     )
-    ap.add_argument("--images", type=int, default=480, help="training pairs used")
+    ap.add_argument("--images", type=int, default=960, help="training pairs used")
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--epochs", type=int, default=4, help="timed epochs of each (after 1 warm-up)")
