@@ -526,43 +526,77 @@ def train(
     policy = precision_policy(cfg.mixed_precision, strategy)
     previous_policy = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy(policy)
+    try:
+        train_ds, val_ds, train_files, val_files = make_datasets(splits, mapping, cfg)
+        counts = class_pixel_counts(train_ds, num_classes)  # one pass: also fills the cache
+        weights = class_weight_table(counts, cfg.class_weights)
+        if cfg.augment == "full":
+            train_ds = add_augmentation(train_ds, cfg.seed, cfg.max_zoom)
+            train_ds = with_static_shape(train_ds, (cfg.image_size, cfg.image_size))
+        steps = math.ceil(len(train_files) / cfg.batch_size)
+        photos, truths = snapshot_samples(val_files, mapping, cfg)
 
-    train_ds, val_ds, train_files, val_files = make_datasets(splits, mapping, cfg)
-    counts = class_pixel_counts(train_ds, num_classes)  # one pass: also fills the cache
-    weights = class_weight_table(counts, cfg.class_weights)
-    if cfg.augment == "full":
-        train_ds = add_augmentation(train_ds, cfg.seed, cfg.max_zoom)
-        train_ds = with_static_shape(train_ds, (cfg.image_size, cfg.image_size))
-    steps = math.ceil(len(train_files) / cfg.batch_size)
-    photos, truths = snapshot_samples(val_files, mapping, cfg)
+        config = {
+            "variant": cfg.variant,
+            "input_size": [cfg.image_size, cfg.image_size],
+            "num_classes": num_classes,
+            "class_names": list(mapping.class_names),
+            "mapping_file": model.MAPPING_FILE,
+            "mapping_source": mapping_source,
+            "architecture": dataclasses.asdict(model.spec_for(cfg.variant)),
+            "training": dataclasses.asdict(cfg),
+            "precision_policy": policy,
+            "strategy": type(strategy).__name__,
+            "replicas": strategy.num_replicas_in_sync,
+            "data_root": str(splits.root),
+            "layout": splits.layout,
+            "n_train": len(train_files),
+            "n_val": len(val_files),
+            "class_pixel_counts": counts.tolist(),
+            "class_weights": None if weights is None else np.round(weights, 4).tolist(),
+            "snapshot_dir": str(snapshot_dir.resolve()),
+            "snapshot_pattern": pattern,
+        }
+        mapping.save(model_dir / model.MAPPING_FILE)
+        runio.save_json(config, model_dir / model.CONFIG_FILE)
 
-    config = {
-        "variant": cfg.variant,
-        "input_size": [cfg.image_size, cfg.image_size],
-        "num_classes": num_classes,
-        "class_names": list(mapping.class_names),
-        "mapping_file": model.MAPPING_FILE,
-        "mapping_source": mapping_source,
-        "architecture": dataclasses.asdict(model.spec_for(cfg.variant)),
-        "training": dataclasses.asdict(cfg),
-        "precision_policy": policy,
-        "strategy": type(strategy).__name__,
-        "replicas": strategy.num_replicas_in_sync,
-        "data_root": str(splits.root),
-        "layout": splits.layout,
-        "n_train": len(train_files),
-        "n_val": len(val_files),
-        "class_pixel_counts": counts.tolist(),
-        "class_weights": None if weights is None else np.round(weights, 4).tolist(),
-        "snapshot_dir": str(snapshot_dir.resolve()),
-        "snapshot_pattern": pattern,
-    }
-    mapping.save(model_dir / model.MAPPING_FILE)
-    runio.save_json(config, model_dir / model.CONFIG_FILE)
+        with strategy.scope():
+            net = model.build_unet(num_classes, (cfg.image_size, cfg.image_size), cfg.variant)
+            compile_model(net, cfg, num_classes, weights, steps)
+        snapshot = EpochSnapshot(
+            photos, truths, snapshot_dir, pattern, mapping, _label(cfg.variant)
+        )
+        callbacks = training_callbacks(cfg, model_dir, previous, [snapshot, *extra_callbacks])
+        start = time.perf_counter()
+        net.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=cfg.epochs,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+        seconds = time.perf_counter() - start
+        backup_dir.mkdir(exist_ok=True)  # BackupAndRestore removes it after a finished run
+        best, _, _ = model.load_trained(model_dir)
+        cm = confusion_on(best, val_ds, num_classes)
+        scores = metrics.summary(cm, mapping.class_names)
+        scores["confusion_matrix"] = cm.tolist()
+        runio.save_json(scores, model_dir / "val_metrics.json")
+    finally:  # also after an interruption: later models in this process are float32 again
+        keras.mixed_precision.set_global_policy(previous_policy)
+    return TrainResult(best, model_dir, _load_rows(model_dir), scores, config, seconds)
 
-    with strategy.scope():
-        net = model.build_unet(num_classes, (cfg.image_size, cfg.image_size), cfg.variant)
-        compile_model(net, cfg, num_classes, weights, steps)
+
+def training_callbacks(
+    cfg: TrainConfig,
+    model_dir: Path,
+    previous: Sequence[dict],
+    extra: Sequence[keras.callbacks.Callback] = (),
+) -> list[keras.callbacks.Callback]:
+    """Checkpoints (best + every epoch), LR and stopping rules, logs, ``extra``, then the backup.
+
+    On a resumed run the best-model checkpoint starts from the best mIoU of the earlier epochs.
+    """
     best_so_far = max((r.get(MONITOR, -1.0) for r in previous), default=None)
     callbacks = [
         keras.callbacks.TerminateOnNaN(),
@@ -578,10 +612,9 @@ def train(
         ),
         keras.callbacks.EarlyStopping(MONITOR, mode="max", patience=cfg.stop_patience),
         *tensorboard_callback(model_dir / "tensorboard"),
-        EpochSnapshot(photos, truths, snapshot_dir, pattern, mapping, _label(cfg.variant)),
         HistoryWriter(model_dir, previous),
-        *extra_callbacks,
-        keras.callbacks.BackupAndRestore(backup_dir),  # last: saves once the epoch is written
+        *extra,
+        keras.callbacks.BackupAndRestore(model_dir / "backup"),  # last: after the epoch is saved
     ]
     if cfg.schedule == "plateau":
         callbacks.insert(
@@ -590,23 +623,7 @@ def train(
                 MONITOR, mode="max", factor=0.5, patience=cfg.lr_patience, min_lr=1e-5
             ),
         )
-    start = time.perf_counter()
-    net.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=cfg.epochs,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
-    seconds = time.perf_counter() - start
-    backup_dir.mkdir(exist_ok=True)  # BackupAndRestore removes it after a finished run
-    best, _, _ = model.load_trained(model_dir)
-    cm = confusion_on(best, val_ds, num_classes)
-    scores = metrics.summary(cm, mapping.class_names)
-    scores["confusion_matrix"] = cm.tolist()
-    runio.save_json(scores, model_dir / "val_metrics.json")
-    keras.mixed_precision.set_global_policy(previous_policy)
-    return TrainResult(best, model_dir, _load_rows(model_dir), scores, config, seconds)
+    return callbacks
 
 
 def tensorboard_callback(folder: Path) -> list[keras.callbacks.Callback]:
