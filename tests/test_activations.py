@@ -120,6 +120,7 @@ def test_class_lookup_and_image_choice() -> None:
     assert activations.class_indices(["road", "car", "sky"], ["sky", "car"]) == {"sky": 2, "car": 1}
     with pytest.raises(KeyError, match="not in the model's classes"):
         activations.class_indices(["road"], ["car"])
+    assert activations.class_indices(["road", "sky"], ["car", "sky"], strict=False) == {"sky": 1}
     ids = np.zeros((4, 10, 10), np.uint8)
     ids[1, 0, 0], ids[2, 0, 0], ids[2, 1, 1] = 1, 1, 2  # image 2 shows both
     ids[3, :2, :2], ids[3, 5:, 5:] = 1, 2  # image 3 shows both, larger
