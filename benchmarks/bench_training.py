@@ -1,14 +1,15 @@
 """Training throughput: the project's training vs a plain Keras fit on NumPy arrays, side by side.
 
-Both train the same UNet (model 1 by default) on the same pairs at the same size, batch size and
-dtype policy. The plain fit gets every image preloaded into NumPy arrays and Keras' own sparse
-cross-entropy. The project's training streams ``utils.data.make_dataset`` (cached, shuffled,
-flipped) plus the zoom/crop and colour-jitter map, with its class-weighted loss, the
-confusion-matrix metric and the per-epoch callbacks (epoch weights, snapshot figure, history,
-backup). Epochs alternate between the two (order swapped every round) so that a change in
-machine load hits both; the first epoch of each (tracing, cache filling) is not timed; median and
-best epoch rates are printed. Validation is left out of both. The input pipeline alone (the same
-augmented dataset, no model) is timed too.
+Both train the same UNet (model 1 by default) on the same pairs at the same size and batch size.
+The plain fit gets every image preloaded into NumPy arrays and Keras' own sparse cross-entropy,
+in Keras' default float32 and also under the project's dtype policy (on CPUs with native
+bfloat16 the project trains in mixed bfloat16, see ``utils.train.precision_policy``). The
+project's training streams ``utils.data.make_dataset`` (cached, shuffled, flipped) plus the
+zoom/crop and colour-jitter map, with its class-weighted loss, the confusion-matrix metric and
+the per-epoch callbacks (epoch weights, snapshot figure, history, backup). Epochs alternate
+(order rotated every round) so that a change in machine load hits all; the first epoch of each
+(tracing, cache filling) is not timed; median and best epoch rates are printed. Validation is
+left out. The input pipeline alone (the same augmented dataset, no model) is timed too.
 
     python benchmarks/bench_training.py [--data ../shared/data/cityscapes_pairs] [--images 960]
                                         [--size 128] [--batch 16] [--epochs 4] [--variant model1]
@@ -31,6 +32,7 @@ import numpy as np  # noqa: E402
 from utils import data, model, train  # noqa: E402
 from utils.colours import ColourMapping  # noqa: E402
 
+PLAIN = ["float32"]  # what a plain fit runs in; the project's policy is added beside it
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cityscapes_pairs"
 
 
@@ -91,7 +93,7 @@ def pipeline_rate(dataset, epochs: int = 2) -> float:  # noqa: ANN001
 
 
 def main() -> None:
-    """Alternate epochs of both, then print images per second and the ratio."""
+    """Alternate epochs of all, then print images per second and the ratios."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--data", type=Path, default=Path(os.environ.get("CITYSCAPES_DATA", DEFAULT_DATA))
@@ -126,35 +128,53 @@ def main() -> None:
         net, train_ds, callbacks, timer = project_setup(splits, cfg, mapping, Path(tmp))
         plain_ds, _, _, _ = train.make_datasets(splits, mapping, cfg)
         x, y = numpy_arrays(plain_ds)
-        plain = model.build_unet(mapping.num_classes, (args.size,) * 2, args.variant)
-        plain.compile(
-            keras.optimizers.Adam(1e-3),
-            keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=255),
-        )
-        plain_timer = EpochTimer()
-        for i in range(args.epochs + 1):  # alternate, swapping the order; the first is warm-up
-            runs = [
-                lambda: plain.fit(x, y, batch_size=args.batch, verbose=0, callbacks=[plain_timer]),
-                lambda: net.fit(train_ds, verbose=0, callbacks=callbacks),
-            ]
-            for run in runs[:: 1 if i % 2 else -1]:
+        plain = {
+            p: plain_model(mapping.num_classes, args, p) for p in dict.fromkeys(PLAIN + [policy])
+        }
+        timers = {p: EpochTimer() for p in plain}
+        runs = [lambda: net.fit(train_ds, verbose=0, callbacks=callbacks)] + [
+            lambda p=p: plain[p].fit(x, y, batch_size=args.batch, verbose=0, callbacks=[timers[p]])
+            for p in plain
+        ]
+        for i in range(args.epochs + 1):  # alternate, rotating the order; the first is warm-up
+            for run in runs[i % len(runs) :] + runs[: i % len(runs)]:
                 run()
         pipe = pipeline_rate(train_ds)
 
     n = len(x)
-    plain_rates = n / np.array(plain_timer.seconds[1:])
-    rates = n / np.array(timer.seconds[1:])
-    print("images/s per timed epoch (the machine is shared: look at median and best)")
-    for name, r in (("plain Keras fit on NumPy arrays", plain_rates), ("project training", rates)):
-        print(f"  {name:32s} median {np.median(r):6.1f}  best {r.max():6.1f}  all {np.round(r, 1)}")
-    print(
-        f"ratio project / plain: median {np.median(rates) / np.median(plain_rates):.2f}, "
-        f"best {rates.max() / plain_rates.max():.2f}"
+    rates = {f"project training ({policy})": n / np.array(timer.seconds[1:])}
+    rates.update(
+        {f"plain fit on NumPy ({p})": n / np.array(t.seconds[1:]) for p, t in timers.items()}
     )
+    print("images/s per timed epoch (the machine is shared: look at median and best)")
+    for name, r in rates.items():
+        print(f"  {name:40s} median {np.median(r):6.1f}  best {r.max():6.1f}  all {np.round(r, 1)}")
+    ours = rates[f"project training ({policy})"]
+    for p in plain:
+        r = rates[f"plain fit on NumPy ({p})"]
+        print(
+            f"ratio project ({policy}) / plain fit ({p}): median "
+            f"{np.median(ours) / np.median(r):.2f}, best {ours.max() / r.max():.2f}"
+        )
     print(
         f"input pipeline alone (augmented): {pipe:.1f} images/s = "
-        f"{pipe / np.median(rates):.0f} x the project's training rate"
+        f"{pipe / np.median(ours):.0f} x the project's training rate"
     )
+
+
+def plain_model(num_classes: int, args: argparse.Namespace, policy: str) -> keras.Model:
+    """The same UNet built under ``policy``, compiled plainly: Adam 1e-3, Keras cross-entropy."""
+    before = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        net = model.build_unet(num_classes, (args.size,) * 2, args.variant)
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+    net.compile(
+        keras.optimizers.Adam(1e-3),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=255),
+    )
+    return net
 
 
 if __name__ == "__main__":
