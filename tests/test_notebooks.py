@@ -47,6 +47,21 @@ def test_01_reports_the_sample(series_run: Path) -> None:
         assert (series_run / "figures" / f"{name}.png").stat().st_size > 10_000
 
 
+def test_05_and_06_record_separation_and_grad_cam(series_run: Path) -> None:
+    tsne = runio.load_json(series_run / "metrics" / "05_bottleneck_tsne.json")
+    assert 0 < tsne["points"] <= TINY["MAX_POINTS"]
+    assert set(tsne["separation"]) == {"epoch 1", "final model"}
+    for scores in tsne["separation"].values():
+        assert 0.0 <= scores["knn_accuracy_2d"] <= 1.0
+    cams = runio.load_json(series_run / "metrics" / "06_activation_heatmaps.json")
+    layers = {row["layer"]: row for row in cams["mass_by_layer"]}
+    assert {"bottleneck", "decoder_1"} <= set(layers)
+    for row in layers.values():
+        assert 0.0 <= row["mass_share"] <= 1.0
+    for name in ("05_tsne", "05_knn_recall", "06_stage_activations", "06_grad_cam"):
+        assert (series_run / "figures" / f"{name}.png").is_file()
+
+
 @pytest.mark.parametrize("path", series.list_notebooks(), ids=lambda p: p.name)
 def test_notebook_structure(path: Path) -> None:
     """Clean, Colab-ready, and every parameter line is one papermill can read."""

@@ -37,6 +37,7 @@ def test_select_and_parse() -> None:
     assert series.parse_parameter("EPOCHS=3") == ("EPOCHS", 3)
     assert series.parse_parameter("DATA_DIR=/x/y") == ("DATA_DIR", "/x/y")
     assert series.parse_parameter("AUGMENT=False") == ("AUGMENT", False)
+    assert series.parse_parameter("K_RANGE=4,13,19") == ("K_RANGE", "4,13,19")
     with pytest.raises(ValueError, match="NAME=VALUE"):
         series.parse_parameter("EPOCHS")
 

@@ -64,6 +64,8 @@ def parse_parameter(text: str) -> tuple[str, object]:
         value = ast.literal_eval(raw)
     except (ValueError, SyntaxError):
         value = raw
+    if isinstance(value, tuple):  # "4,13,19" is meant as the string papermill would pass
+        value = raw
     return name, value
 
 
