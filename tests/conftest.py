@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    import keras
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "agg")
@@ -47,3 +51,23 @@ def make_pair(photo_value: int = 120, label_colour=(128, 64, 128), size: int = 3
     photo = np.full((size, size, 3), photo_value, np.uint8)
     label = np.broadcast_to(np.array(label_colour, np.uint8), (size, size, 3))
     return np.concatenate([photo, label], axis=1)
+
+
+def tiny_unet(num_classes: int = 3, size: int = 32) -> keras.Model:
+    """A small functional model with the layer names of utils.model (bottleneck at 1/4)."""
+    import keras
+    from keras import layers
+
+    inp = keras.Input((size, size, 3))
+    e1 = layers.Conv2D(4, 3, padding="same", activation="relu", name="encoder_1")(inp)
+    e2 = layers.Conv2D(8, 3, padding="same", activation="relu", name="encoder_2")(
+        layers.MaxPooling2D()(e1)
+    )
+    b = layers.Conv2D(16, 3, padding="same", activation="relu", name="bottleneck")(
+        layers.MaxPooling2D()(e2)
+    )
+    up = layers.UpSampling2D(4, interpolation="bilinear")(b)
+    d1 = layers.Conv2D(4, 3, padding="same", activation="relu", name="decoder_1")(
+        layers.Concatenate()([up, e1])
+    )
+    return keras.Model(inp, layers.Conv2D(num_classes, 1, name="logits")(d1))

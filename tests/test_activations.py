@@ -5,28 +5,13 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from conftest import tiny_unet
 from keras import layers
 
 from utils import activations
 
 SIZE = 32
 
-
-def tiny_unet(num_classes: int = 3, size: int = SIZE) -> keras.Model:
-    """A small functional model with the layer names of utils.model (bottleneck at 1/4)."""
-    inp = keras.Input((size, size, 3))
-    e1 = layers.Conv2D(4, 3, padding="same", activation="relu", name="encoder_1")(inp)
-    e2 = layers.Conv2D(8, 3, padding="same", activation="relu", name="encoder_2")(
-        layers.MaxPooling2D()(e1)
-    )
-    b = layers.Conv2D(16, 3, padding="same", activation="relu", name="bottleneck")(
-        layers.MaxPooling2D()(e2)
-    )
-    up = layers.UpSampling2D(4, interpolation="bilinear")(b)
-    d1 = layers.Conv2D(4, 3, padding="same", activation="relu", name="decoder_1")(
-        layers.Concatenate()([up, e1])
-    )
-    return keras.Model(inp, layers.Conv2D(num_classes, 1, name="logits")(d1))
 
 
 def red_detector() -> keras.Model:

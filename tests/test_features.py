@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import pytest
-from keras import layers
+from conftest import tiny_unet
 
 from utils import features
 from utils.labels import IGNORE_ID
 
 SIZE = 32
 
-
-def tiny_unet(num_classes: int = 3) -> keras.Model:
-    """A small functional model with the layer names of utils.model (bottleneck at 1/4)."""
-    inp = keras.Input((SIZE, SIZE, 3))
-    e1 = layers.Conv2D(4, 3, padding="same", activation="relu", name="encoder_1")(inp)
-    e2 = layers.Conv2D(8, 3, padding="same", activation="relu", name="encoder_2")(
-        layers.MaxPooling2D()(e1)
-    )
-    b = layers.Conv2D(16, 3, padding="same", activation="relu", name="bottleneck")(
-        layers.MaxPooling2D()(e2)
-    )
-    up = layers.UpSampling2D(4, interpolation="bilinear")(b)
-    return keras.Model(inp, layers.Conv2D(num_classes, 1, name="logits")(up))
 
 
 def test_cell_labels_majority_purity_and_void() -> None:
