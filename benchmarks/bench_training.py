@@ -4,12 +4,13 @@ Both train the same UNet (model 1 by default) on the same pairs at the same size
 The plain fit gets every image preloaded into NumPy arrays and Keras' own sparse cross-entropy,
 in Keras' default float32 and also under the project's dtype policy (on CPUs with native
 bfloat16 the project trains in mixed bfloat16, see ``utils.train.precision_policy``). The
-project's training streams ``utils.data.make_dataset`` (cached, shuffled, flipped) plus the
-zoom/crop and colour-jitter map, with its class-weighted loss, the confusion-matrix metric and
-the per-epoch callbacks (epoch weights, snapshot figure, history, backup). Epochs alternate
-(order rotated every round) so that a change in machine load hits all; the first epoch of each
-(tracing, cache filling) is not timed; median and best epoch rates are printed. Validation is
-left out. The input pipeline alone (the same augmented dataset, no model) is timed too.
+project's training streams ``utils.data.make_dataset`` (cached, shuffled, flipped; with
+``--augment full`` also the zoom/crop and colour-jitter map), with its class-weighted loss, the
+confusion-matrix metric and the per-epoch callbacks (epoch weights, snapshot figure, history,
+backup). Epochs alternate (order rotated every round) so that a change in machine load hits
+all; the first epoch of each (tracing, cache filling) is not timed; median and best epoch rates
+are printed, per wall-clock second and per CPU-second. Validation is left out. The input
+pipeline alone (the same augmented dataset, no model) is timed too.
 
     python benchmarks/bench_training.py [--data ../shared/data/cityscapes_pairs] [--images 960]
                                         [--size 128] [--batch 16] [--epochs 4] [--variant model1]
@@ -107,6 +108,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=4, help="timed epochs of each (after 1 warm-up)")
     ap.add_argument("--variant", default="model1", choices=model.VARIANTS)
     ap.add_argument("--precision", default="auto", help="auto | off | a Keras dtype policy")
+    ap.add_argument("--augment", default=train.TrainConfig.augment, choices=train.AUGMENT_MODES)
     args = ap.parse_args()
 
     keras.utils.set_random_seed(0)
@@ -117,6 +119,7 @@ def main() -> None:
         max_train_images=args.images,
         max_val_images=args.batch,
         mixed_precision=args.precision,
+        augment=args.augment,
     )
     policy = train.precision_policy(cfg.mixed_precision)
     keras.mixed_precision.set_global_policy(policy)
@@ -124,7 +127,7 @@ def main() -> None:
     mapping = ColourMapping.palette()
     print(
         f"{args.images} pairs from {args.data} at {args.size}x{args.size}, batch {args.batch}, "
-        f"{args.variant}, policy {policy}, {os.cpu_count()} CPU cores"
+        f"{args.variant}, policy {policy}, augment {args.augment}, {os.cpu_count()} CPU cores"
     )
 
     with tempfile.TemporaryDirectory() as tmp:

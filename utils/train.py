@@ -53,10 +53,10 @@ class TrainConfig:
     image_size: int = 128
     epochs: int = 12
     batch_size: int = 16
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3  # peak; measured on the real data, see the README of Semantic_out_2
     schedule: str = "cosine"  # constant | plateau (ReduceLROnPlateau) | cosine (per step)
     warmup_epochs: float = 0.5
-    augment: str = "full"  # none | flip | full (flip + random zoom/crop + brightness/contrast)
+    augment: str = "flip"  # none | flip | full (flip + random zoom/crop + brightness/contrast)
     max_zoom: float = 1.5
     class_weights: str = "sqrt"  # none | median (median frequency) | sqrt (inverse sqrt frequency)
     dice_weight: float = 0.0  # weight of a soft Dice term added to the cross-entropy
