@@ -51,7 +51,7 @@ def prediction_rows(
 ) -> Figure:
     """One row per image: photo | ground truth | prediction, in the mapping's class colours."""
     n = len(photos)
-    fig = _figure((9.5, 2.8 * n + 0.6), pyplot)
+    fig = _figure((9.5, 2.45 * n + 0.6), pyplot)
     axes = fig.subplots(n, 3, squeeze=False)
     colours = mapping.display_colours
     for i, row in enumerate(axes):
