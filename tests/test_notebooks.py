@@ -30,6 +30,8 @@ def series_run(tiny_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     declared = set().union(*(pm.inspect_notebook(str(nb)) for nb in notebooks))
     params = {k: v for k, v in TINY.items() if k in declared}
     out = tmp_path_factory.mktemp("series") / "run"
+    if "SNAPSHOT_DIR" in declared:  # keep the repo's semantic_output/ folders untouched
+        params["SNAPSHOT_DIR"] = str(out / "snapshots")
     series.run_series(str(tiny_sample), out, notebooks, params)
     return out
 
@@ -37,6 +39,11 @@ def series_run(tiny_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 def test_every_notebook_ran(series_run: Path) -> None:
     executed = sorted(p.name for p in (series_run / "executed").glob("*.ipynb"))
     assert executed == [p.name for p in series.list_notebooks()]
+
+
+def test_snapshots_went_to_the_run_folder(series_run: Path) -> None:
+    names = {p.name for p in (series_run / "snapshots").glob("*.png")}
+    assert {"output_1_epo.png", "output_1_model_2.png"} <= names
 
 
 def test_01_reports_the_sample(series_run: Path) -> None:
