@@ -24,6 +24,15 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 STRAY_FILES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
 DEFAULT_VAL_FRACTION = 0.1
 DEFAULT_SPLIT_SEED = 42
+HOLDOUTS = ("city", "random")
+# The official Cityscapes train list, in the order the Kaggle pair files 1.jpg .. 2975.jpg follow
+# (sorted by city; see ../shared/data/README.md): (city, number of images).
+CITYSCAPES_TRAIN_CITIES = (
+    ("aachen", 174), ("bochum", 96), ("bremen", 316), ("cologne", 154), ("darmstadt", 85),
+    ("dusseldorf", 221), ("erfurt", 109), ("hamburg", 248), ("hanover", 196), ("jena", 119),
+    ("krefeld", 99), ("monchengladbach", 94), ("strasbourg", 365), ("stuttgart", 196),
+    ("tubingen", 144), ("ulm", 95), ("weimar", 142), ("zurich", 122),
+)  # fmt: skip
 
 
 class DatasetError(ValueError):
@@ -105,6 +114,38 @@ def holdout_split(
     return train, val
 
 
+def city_holdout_split(
+    files: Sequence[Path], val_fraction: float = DEFAULT_VAL_FRACTION
+) -> tuple[list[Path], list[Path], str]:
+    """(train, val, how) with val a contiguous block at the end: whole cities where known.
+
+    The Kaggle pair files are numbered in the official train list's order, which is grouped by
+    city. For exactly those files (1 .. 2975) the last whole cities holding at least
+    ``val_fraction`` of the files are held out (ulm, weimar, zurich: 359 files); for any other
+    file list the last ``val_fraction`` of the files in natural order. Neighbouring frames of one
+    street never straddle the split, so the score predicts quality on unseen cities.
+    """
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    files = sorted(files, key=_natural_key)
+    n = len(files)
+    total = sum(c for _, c in CITYSCAPES_TRAIN_CITIES)
+    if [f.stem for f in files] == [str(i) for i in range(1, total + 1)]:
+        n_val, cities = 0, []
+        for city, count in reversed(CITYSCAPES_TRAIN_CITIES):
+            if n_val >= val_fraction * n:
+                break
+            n_val += count
+            cities.insert(0, city)
+        how = f"held out the last {len(cities)} cities ({', '.join(cities)}: {n_val} files)"
+    else:
+        n_val = max(1, round(n * val_fraction))
+        how = f"held out the last {n_val} files (a contiguous block: city-disjoint if grouped)"
+    if n_val >= n:
+        raise DatasetError(f"only {n} files: too few to hold out a validation split")
+    return files[:-n_val], files[-n_val:], how
+
+
 def download(dest: str | os.PathLike | None = None) -> Path:
     """Download the Kaggle dataset with kagglehub (needs Kaggle credentials and network).
 
@@ -138,15 +179,26 @@ def find_dataset(
     download_missing: bool = False,
     val_fraction: float = DEFAULT_VAL_FRACTION,
     seed: int = DEFAULT_SPLIT_SEED,
+    holdout: str = "city",
 ) -> Splits:
-    """Find the pair files; a dataset with only ``train/`` gets a held-out validation split."""
+    """Find the pair files; a dataset with only ``train/`` gets a held-out validation split.
+
+    ``holdout="city"`` (default) holds out whole cities at the end of the file list (see
+    :func:`city_holdout_split`); ``"random"`` a seeded random ``val_fraction`` of the files.
+    """
+    if holdout not in HOLDOUTS:
+        raise ValueError(f"holdout={holdout!r}; choose from {HOLDOUTS}")
     root = resolve_root(path, download_missing)
     train_dir, val_dir = locate_split_dirs(root)
     train = list_images(train_dir)
     if val_dir is not None:
         return Splits(root, train, list_images(val_dir), "train+val")
-    train, val = holdout_split(train, val_fraction, seed)
-    return Splits(root, train, val, "train only (held-out val)")
+    if holdout == "random":
+        train, val = holdout_split(train, val_fraction, seed)
+        how = f"held out a random {val_fraction:.0%} (seed {seed})"
+    else:
+        train, val, how = city_holdout_split(train, val_fraction)
+    return Splits(root, train, val, f"train only ({how})")
 
 
 # --------------------------------------------------------------------------- reading pairs
@@ -231,13 +283,20 @@ def decode_pair(contents, path):  # noqa: ANN001, ANN201 - tf tensors
     return image[:, :half], image[:, half:]
 
 
+def resize_photo(photo, image_size: tuple[int, int]):  # noqa: ANN001, ANN201
+    """Resize a uint8 photo with area averaging, rounded back to uint8 (training and prediction)."""
+    import tensorflow as tf
+
+    photo = tf.image.resize(photo, image_size, method="area", antialias=True)
+    return tf.cast(tf.round(photo), tf.uint8)
+
+
 def resize_pair(photo, label, image_size: tuple[int, int]):  # noqa: ANN001, ANN201
     """Resize the photo with area averaging and the label colours with nearest neighbour."""
     import tensorflow as tf
 
-    photo = tf.image.resize(photo, image_size, method="area", antialias=True)
     label = tf.image.resize(label, image_size, method="nearest")
-    return tf.cast(tf.round(photo), tf.uint8), tf.cast(label, tf.uint8)
+    return resize_photo(photo, image_size), tf.cast(label, tf.uint8)
 
 
 def make_dataset(
@@ -251,6 +310,7 @@ def make_dataset(
     cache: bool | str = True,
     seed: int = 0,
     check: bool = True,
+    native_labels: bool = False,
 ):  # noqa: ANN201 - returns tf.data.Dataset
     """The input pipeline: (photo float32 in [0, 1], class ids uint8) batches.
 
@@ -258,6 +318,7 @@ def make_dataset(
     (``label_mapper``; default the official palette mapping) -> cache -> shuffle -> batch ->
     augment (joint horizontal flip) -> prefetch. Augmentation comes after the cache so that every
     epoch draws new flips. ``check`` validates all file headers first so a bad file is named.
+    ``native_labels`` keeps the labels at their own resolution (for scoring at native size).
     """
     import tensorflow as tf
 
@@ -274,7 +335,10 @@ def make_dataset(
 
     def load(path):  # noqa: ANN001, ANN202
         photo, colours = decode_pair(tf.io.read_file(path), path)
-        photo, colours = resize_pair(photo, colours, size)
+        if native_labels:
+            photo = resize_photo(photo, size)
+        else:
+            photo, colours = resize_pair(photo, colours, size)
         ids = tf.cast(mapper(colours), tf.uint8)
         return photo, ids
 

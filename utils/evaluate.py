@@ -5,7 +5,8 @@
 
 ``--data`` is a dataset folder (any Kaggle layout: its validation split is used, or the held-out
 part of train for a train-only dataset; ``--split`` picks another) or a plain folder of pair
-files (all of them). Labels are resized to the model's input size (nearest) as in training.
+files (all of them). Scores are at the labels' native resolution: logits resized (bilinear) to
+the label size, as ``utils.predict`` writes them; ``--tta flip`` averages photo and mirror.
 Scores are dataset-level, from one confusion matrix (see ``utils.metrics``). Writes
 ``OUT/evaluation.json`` and ``OUT/confusion_matrix.png`` (default OUT: MODEL/evaluation).
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import data, metrics, model, runio
+from utils import data, inference, metrics, model, runio
 
 SPLITS = ("val", "train", "all")
 
@@ -36,21 +37,40 @@ def dataset_files(data_dir: str | os.PathLike, split: str = "val") -> list[Path]
     return {"val": splits.val, "train": splits.train, "all": splits.train + splits.val}[split]
 
 
-def confusion(net, files: Sequence[Path], mapping, input_size, batch_size: int = 16) -> np.ndarray:  # noqa: ANN001
-    """Confusion matrix of a model over pair files, at the model's input size."""
+def confusion_matrices(
+    net,  # noqa: ANN001
+    files: Sequence[Path],
+    mapping,  # noqa: ANN001
+    input_size: Sequence[int],
+    *,
+    tta: str = "none",
+    batch_size: int = 16,
+    progress: bool | None = None,
+) -> dict[str, np.ndarray]:
+    """Confusion matrices of a model over pair files: ``native`` and ``input_size``.
+
+    ``native``: logits resized (bilinear) to the label's own resolution before the argmax,
+    exactly as ``utils.predict`` writes its PNGs: the number to report. ``input_size``: labels
+    resized (nearest) to the model's input size instead, as during training: flatters the model.
+    """
+    import tensorflow as tf
     from tqdm.auto import tqdm
 
+    inference.check_tta(tta)
+    size = tuple(int(s) for s in input_size)
     ds = data.make_dataset(
-        files,
-        tuple(input_size),
-        label_mapper=mapping.tf_apply,
-        batch_size=batch_size,
-        cache=False,
-    )
-    metric = metrics.ConfusionMatrixMetric(mapping.num_classes)
-    for photos, ids in tqdm(ds, desc="evaluate", unit="batch", disable=not sys.stderr.isatty()):
-        metric.update_state(ids, net(photos, training=False))
-    return metric.matrix()
+        files, size, label_mapper=mapping.tf_apply, batch_size=batch_size, cache=False,
+        native_labels=True,
+    )  # fmt: skip
+    native = metrics.ConfusionMatrixMetric(mapping.num_classes)
+    small = metrics.ConfusionMatrixMetric(mapping.num_classes)
+    show = sys.stderr.isatty() if progress is None else progress
+    for photos, ids in tqdm(ds, desc="evaluate", unit="batch", disable=not show):
+        scores = inference.logits(net, photos, tta)
+        native.update_state(ids, tf.image.resize(scores, tf.shape(ids)[1:3], method="bilinear"))
+        small_ids = tf.image.resize(ids[..., None], size, method="nearest")[..., 0]
+        small.update_state(small_ids, scores)
+    return {"native": native.matrix(), "input_size": small.matrix()}
 
 
 def predict_files(
@@ -111,8 +131,13 @@ def evaluate(
     out_dir: str | os.PathLike | None = None,
     epoch: int | None = None,
     batch_size: int = 16,
+    tta: str = "none",
 ) -> dict:
-    """Scores of the best model (or of ``epoch``) on ``files``; writes JSON and the CM figure."""
+    """Scores at native resolution of the best model (or ``epoch``) on ``files``; JSON + figure.
+
+    The result also holds ``at_input_size``: the same scores with labels shrunk to the model's
+    input size (secondary; it flatters thin classes).
+    """
     import matplotlib.pyplot as plt
 
     from utils.viz import training as viz_training
@@ -120,12 +145,18 @@ def evaluate(
     net, mapping, config = model.load_trained(model_dir)
     if epoch is not None:
         net = model.load_epoch(model_dir, epoch)
-    cm = confusion(net, files, mapping, config["input_size"], batch_size)
+    cms = confusion_matrices(
+        net, files, mapping, config["input_size"], tta=tta, batch_size=batch_size
+    )
+    cm = cms["native"]
     result = metrics.summary(cm, mapping.class_names)
     result.update(
         model=str(Path(model_dir)),
         weights=f"epoch {epoch}" if epoch else "best (model.keras)",
         files=len(files),
+        resolution="native (labels' own size)",
+        tta=tta,
+        at_input_size=metrics.summary(cms["input_size"], mapping.class_names),
         confusion_matrix=cm.tolist(),
     )
     out = Path(out_dir) if out_dir else model.model_dir_of(model_dir) / "evaluation"
@@ -141,8 +172,8 @@ def evaluate(
 def report(result: dict) -> str:
     """The scores as a text table."""
     lines = [
-        f"{result['files']} images, {result['pixels']} labelled pixels, "
-        f"weights: {result['weights']}",
+        f"{result['files']} images, {result['pixels']} labelled pixels at native resolution, "
+        f"weights: {result['weights']}, TTA: {result.get('tta', 'none')}",
         f"pixel accuracy       {result['pixel_accuracy']:.4f}",
         f"mean class accuracy  {result['mean_class_accuracy']:.4f}",
         f"mean IoU             {result['mean_iou']:.4f}",
@@ -167,14 +198,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--epoch", type=int, default=None, help="evaluate this epoch's weights")
     ap.add_argument("--out", default=None, help="output folder (default MODEL/evaluation)")
     ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument(
+        "--tta",
+        choices=inference.TTA_MODES,
+        default="none",
+        help="flip: average the logits of each photo and its mirror image",
+    )
     args = ap.parse_args(argv)
     try:
         files = dataset_files(args.data, args.split)
-        result = evaluate(args.model, files, args.out, args.epoch, args.batch_size)
+        result = evaluate(args.model, files, args.out, args.epoch, args.batch_size, args.tta)
     except (FileNotFoundError, ValueError) as e:
         print(f"evaluate failed: {e}", file=sys.stderr)
         return 1
     print(report(result))
+    small = result["at_input_size"]
+    print(f"(at the model's input size, secondary: mIoU {small['mean_iou']:.4f})")
     print(f"saved {result['out_dir']}/evaluation.json and confusion_matrix.png")
     return 0
 

@@ -40,6 +40,8 @@ MAPPING_FILE = "mapping.json"
 EPOCHS_DIR = "epochs"
 EPOCH_WEIGHTS = "epoch_{epoch:03d}.weights.h5"  # Keras formats {epoch} counting from 1
 BN_MOMENTUM = 0.9  # Keras default 0.99 lags far behind in short runs (a few hundred steps)
+PPM_BINS = (1, 2, 4)
+CONTEXTS = ("none", "ppm")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class UNetSpec:
     residual: bool = False
     dropout: float = 0.0  # spatial dropout rate in the bridge
     upsampling: str = "bilinear"  # "bilinear" (UpSampling2D) or "transpose" (Conv2DTranspose)
+    stem_stride: int = 1  # 2: a strided 3x3 conv first, the UNet runs at half the input size
+    stem_width: int = 0  # channels of that stem (0: the first encoder width)
+    context: str = "none"  # "ppm": pyramid pooling (bins 1, 2, 4) at the bridge
 
 
 SPECS = {
@@ -73,6 +78,30 @@ def _conv_bn_relu(x, filters: int, name: str, index: int):  # noqa: ANN001, ANN2
     x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv{index}")(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn{index}")(x)
     return layers.ReLU(name=f"{name}_relu{index}")(x)
+
+
+def pyramid_pooling(x, name: str = "context", bins: Sequence[int] = PPM_BINS):  # noqa: ANN001, ANN201
+    """PSPNet's pyramid pooling: average pools over 1x1, 2x2, 4x4 cells, 1x1 conv, upsample, concat.
+
+    Gives every bridge cell the whole image as context (is this road or sidewalk, bus or
+    building?) for a few thousand multiply-adds; bins that do not divide the bridge are skipped.
+    """
+    size, width = int(x.shape[1]), int(x.shape[-1])
+    branches = [x]
+    for b in bins:
+        if size % b:
+            continue
+        y = layers.AveragePooling2D(size // b, name=f"{name}_pool{b}")(x)
+        y = layers.Conv2D(width // 4, 1, use_bias=False, name=f"{name}_conv{b}")(y)
+        y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn{b}")(y)
+        y = layers.ReLU(name=f"{name}_relu{b}")(y)
+        branches.append(
+            layers.UpSampling2D(size // b, interpolation="bilinear", name=f"{name}_up{b}")(y)
+        )
+    y = layers.Concatenate(name=f"{name}_concat")(branches)
+    y = layers.Conv2D(width, 1, use_bias=False, name=f"{name}_fuse")(y)
+    y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_fuse_bn")(y)
+    return layers.ReLU(name=name)(y)
 
 
 def conv_block(x, filters: int, name: str, residual: bool = False):  # noqa: ANN001, ANN202
@@ -104,6 +133,9 @@ def build_unet(
     residual: bool | None = None,
     dropout: float | None = None,
     upsampling: str | None = None,
+    stem_stride: int | None = None,
+    stem_width: int | None = None,
+    context: str | None = None,
 ) -> keras.Model:
     """A functional UNet: float32 photos in [0, 1] (B, H, W, 3) -> float32 logits (B, H, W, C).
 
@@ -117,15 +149,30 @@ def build_unet(
         residual=residual,
         dropout=dropout,
         upsampling=upsampling,
+        stem_stride=stem_stride,
+        stem_width=stem_width,
+        context=context,
     )
+    if spec.context not in CONTEXTS:
+        raise ValueError(f"context must be one of {CONTEXTS}, got {spec.context!r}")
+    if spec.stem_stride not in (1, 2):
+        raise ValueError(f"stem_stride must be 1 or 2, got {spec.stem_stride!r}")
     if spec.upsampling not in ("bilinear", "transpose"):
         raise ValueError(f"upsampling must be 'bilinear' or 'transpose', got {spec.upsampling!r}")
     h, w = (int(s) for s in input_size)
     depth = len(spec.widths)
-    if h % 2**depth or w % 2**depth:
-        raise ValueError(f"input size {h}x{w} is not divisible by 2**{depth} (encoder depth)")
+    factor = spec.stem_stride * 2**depth
+    if h % factor or w % factor:
+        raise ValueError(f"input size {h}x{w} is not divisible by {factor} (stem and encoder)")
     inputs = keras.Input((h, w, 3), name="photo")
     x = inputs
+    if spec.stem_stride > 1:
+        x = layers.Conv2D(
+            spec.stem_width or spec.widths[0], 3, strides=spec.stem_stride, padding="same",
+            use_bias=False, name="stem_conv",
+        )(x)  # fmt: skip
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="stem_bn")(x)
+        x = layers.ReLU(name="stem")(x)
     skips = []
     for i, width in enumerate(spec.widths, start=1):
         x = conv_block(x, width, f"encoder_{i}", spec.residual)
@@ -133,7 +180,11 @@ def build_unet(
         x = layers.MaxPooling2D(2, name=f"pool_{i}")(x)
     if spec.dropout:
         x = layers.SpatialDropout2D(spec.dropout, name="bridge_dropout")(x)
-    x = conv_block(x, spec.bridge, "bottleneck", spec.residual)
+    if spec.context == "ppm":
+        x = conv_block(x, spec.bridge, "bridge", spec.residual)
+        x = pyramid_pooling(x, "bottleneck")
+    else:
+        x = conv_block(x, spec.bridge, "bottleneck", spec.residual)
     for i in range(depth, 0, -1):
         if spec.upsampling == "bilinear":
             x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up_{i}")(x)
@@ -142,7 +193,13 @@ def build_unet(
         x = layers.Concatenate(name=f"skip_{i}")([x, skips[i - 1]])
         x = conv_block(x, spec.widths[i - 1], f"decoder_{i}", spec.residual)
     # Logits stay float32 under mixed precision: losses and argmax need the full range.
-    logits = layers.Conv2D(num_classes, 1, name="logits", dtype="float32")(x)
+    if spec.stem_stride == 1:
+        logits = layers.Conv2D(num_classes, 1, name="logits", dtype="float32")(x)
+    else:  # class scores at half size, bilinearly upsampled to the input size
+        x = layers.Conv2D(num_classes, 1, name="class_scores", dtype="float32")(x)
+        logits = layers.UpSampling2D(
+            spec.stem_stride, interpolation="bilinear", name="logits", dtype="float32"
+        )(x)
     return keras.Model(inputs, logits, name=f"unet_{variant}")
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import data, labels, model, runio
+from utils import data, inference, labels, model, runio
 from utils.colours import ColourMapping
 
 log = logging.getLogger(__name__)
@@ -63,18 +63,6 @@ def photo_of(
     return image
 
 
-def predict_photo(net, photo: np.ndarray, input_size: Sequence[int]) -> np.ndarray:  # noqa: ANN001
-    """Class ids (H, W) uint8 of one RGB uint8 photo, at the photo's own resolution."""
-    import tensorflow as tf
-
-    # The same resize as training (utils.data.resize_pair): area averaging, rounded to uint8.
-    small = tf.image.resize(photo, tuple(input_size), method="area", antialias=True)
-    x = tf.cast(tf.round(small), tf.float32)[None] / 255.0
-    logits = tf.cast(net(x, training=False), tf.float32)
-    full = tf.image.resize(logits, photo.shape[:2], method="bilinear")
-    return tf.argmax(full[0], axis=-1, output_type=tf.int32).numpy().astype(np.uint8)
-
-
 def overlay(photo: np.ndarray, colour_ids: np.ndarray, alpha: float = OVERLAY_ALPHA) -> np.ndarray:
     """The colour label image blended over the photo."""
     mixed = (1 - alpha) * photo.astype(np.float32) + alpha * colour_ids.astype(np.float32)
@@ -112,19 +100,21 @@ def predict_files(
     with_overlay: bool = False,
     kind: str = "auto",
     progress: bool = True,
+    tta: str = "none",
 ) -> list[Path]:
     """Predict every input image; returns the written label PNGs."""
     from tqdm.auto import tqdm
 
     if kind not in KINDS:
         raise ValueError(f"kind {kind!r}; choose from {KINDS}")
+    inference.check_tta(tta)
     net, mapping, config = model.load_trained(model_dir)
     files = list_inputs(inputs)
     out_dir = Path(out_dir)
     written = []
     for f in tqdm(files, desc="predict", unit="image", disable=not progress):
         photo = photo_of(data.read_image(f), mapping, kind, str(f))
-        ids = predict_photo(net, photo, config["input_size"])
+        ids = inference.predict_photo(net, photo, config["input_size"], tta)
         colour = labels.colourise(ids, mapping.display_colours)
         written.append(write_png(out_dir / f"{f.stem}.png", colour))
         if with_overlay:
@@ -147,11 +137,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="output folder for the label PNGs")
     ap.add_argument("--overlay", action="store_true", help="also write OUT/overlay/<name>.png")
     ap.add_argument("--kind", choices=KINDS, default="auto", help="pair files, photos, or guess")
+    ap.add_argument(
+        "--tta",
+        choices=inference.TTA_MODES,
+        default="none",
+        help="flip: average the logits of each photo and its mirror image (twice the time)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     try:
         written = predict_files(
-            args.model, args.input, args.out, with_overlay=args.overlay, kind=args.kind
+            args.model,
+            args.input,
+            args.out,
+            with_overlay=args.overlay,
+            kind=args.kind,
+            tta=args.tta,
         )
     except (FileNotFoundError, ValueError) as e:
         print(f"predict failed: {e}", file=sys.stderr)

@@ -50,6 +50,7 @@ class TrainConfig:
     """Everything that defines a training run (saved in ``config.json``)."""
 
     variant: str = "model1"
+    architecture: dict = dataclasses.field(default_factory=dict)  # overrides of the variant's spec
     image_size: int = 128
     epochs: int = 12
     batch_size: int = 16
@@ -543,7 +544,7 @@ def train(
             "class_names": list(mapping.class_names),
             "mapping_file": model.MAPPING_FILE,
             "mapping_source": mapping_source,
-            "architecture": dataclasses.asdict(model.spec_for(cfg.variant)),
+            "architecture": dataclasses.asdict(model.spec_for(cfg.variant, **cfg.architecture)),
             "training": dataclasses.asdict(cfg),
             "precision_policy": policy,
             "strategy": type(strategy).__name__,
@@ -561,7 +562,9 @@ def train(
         runio.save_json(config, model_dir / model.CONFIG_FILE)
 
         with strategy.scope():
-            net = model.build_unet(num_classes, (cfg.image_size, cfg.image_size), cfg.variant)
+            net = model.build_unet(
+                num_classes, (cfg.image_size, cfg.image_size), cfg.variant, **cfg.architecture
+            )
             compile_model(net, cfg, num_classes, weights, steps)
         snapshot = EpochSnapshot(
             photos, truths, snapshot_dir, pattern, mapping, _label(cfg.variant)

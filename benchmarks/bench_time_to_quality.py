@@ -1,0 +1,244 @@
+"""Time to quality: validation mIoU against minutes of training, named recipes side by side.
+
+Each recipe trains on the real train split (``../shared/data/cityscapes_pairs`` by default) with
+the project's own ``utils.train.train`` for a wall-clock budget, and after every epoch its model is
+scored at native resolution (logits resized to the labels' 256x256, as ``utils.predict`` writes
+them) on the held-out part: the last whole cities of the train list (``utils.data`` default), so
+the number predicts quality on unseen cities. The training clock counts only the epochs' training
+steps (not validation, scoring or figures). Each recipe's epoch count is fitted to the budget from
+a short timing of its train step on this machine, so its learning-rate schedule ends in time; a
+recipe that still runs over stops after the epoch that crosses 1.15 x the budget.
+
+The first recipe named is the baseline (default: today's default, ``before``); the table gives
+each recipe's final and best mIoU, and the minutes it needed to reach the baseline's final score
+(and the ratio to the baseline's minutes). A plot of mIoU against minutes and ``results.json``
+(rewritten after every epoch, so a stopped run keeps what it measured) go to ``--out``.
+
+    python benchmarks/bench_time_to_quality.py --minutes 8 --recipes before stem256 stem128
+    python benchmarks/bench_time_to_quality.py --minutes 35 --recipes before after
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "agg")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from utils import data, evaluate, metrics, model, runio, train  # noqa: E402
+from utils.colours import ColourMapping  # noqa: E402
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cityscapes_pairs"
+OVERRUN = 1.15  # a recipe stops after the epoch that crosses this multiple of the budget
+
+# Model 2 and its recipe as they were before issue 10 (the baseline of every comparison).
+BEFORE_ARCH = dict(widths=(24, 48, 72, 96), bridge=192, residual=True, dropout=0.1)
+STEM_ARCH = dict(
+    widths=(32, 64, 96, 128),
+    bridge=192,
+    residual=True,
+    dropout=0.1,
+    stem_stride=2,
+    stem_width=24,
+    context="ppm",
+)
+
+RECIPES: dict[str, dict] = {
+    "before": dict(variant="model2", architecture=BEFORE_ARCH, image_size=128),
+    "model1": dict(variant="model1", image_size=128),
+    "stem128": dict(variant="model2", architecture=STEM_ARCH, image_size=128),
+    "stem192": dict(variant="model2", architecture=STEM_ARCH, image_size=192),
+    "stem128_full": dict(variant="model2", architecture=STEM_ARCH, image_size=128, augment="full"),
+    "stem256": dict(variant="model2", architecture=STEM_ARCH, image_size=256),
+    "stem256_full": dict(variant="model2", architecture=STEM_ARCH, image_size=256, augment="full"),
+}
+
+
+class TrainingClock(keras.callbacks.Callback):
+    """Seconds spent in training steps (epoch begin -> validation begin), summed over epochs."""
+
+    def __init__(self, budget_s: float) -> None:
+        super().__init__()
+        self.budget_s, self.seconds, self._start = budget_s, 0.0, None
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        if self._start is not None:  # validation inside fit: the epoch's training is over
+            self.seconds += time.perf_counter() - self._start
+            self._start = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.seconds >= OVERRUN * self.budget_s:
+            self.model.stop_training = True
+
+
+class NativeScore(keras.callbacks.Callback):
+    """After every epoch: mIoU at native resolution on the held-out files, with the clock."""
+
+    def __init__(self, clock: TrainingClock, files, mapping, size, record) -> None:  # noqa: ANN001
+        super().__init__()
+        self.clock, self.files, self.mapping, self.size = clock, files, mapping, size
+        self.record = record
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        cm = evaluate.confusion_matrices(
+            self.model, self.files, self.mapping, self.size, progress=False
+        )["native"]
+        s = metrics.scores(cm)
+        self.record(epoch + 1, self.clock.seconds / 60, s["mean_iou"], s["pixel_accuracy"])
+
+
+def step_seconds(cfg: train.TrainConfig, num_classes: int, steps: int = 4) -> float:
+    """Seconds of one training step of a recipe on random data (after two warm-up steps)."""
+    keras.utils.set_random_seed(0)
+    size = (cfg.image_size, cfg.image_size)
+    net = model.build_unet(num_classes, size, cfg.variant, **cfg.architecture)
+    train.compile_model(net, cfg, num_classes, None, 100)
+    x = np.random.rand(cfg.batch_size, *size, 3).astype("float32")
+    y = np.random.randint(0, num_classes, (cfg.batch_size, *size)).astype("uint8")
+    for _ in range(2):
+        net.train_on_batch(x, y)
+    start = time.perf_counter()
+    for _ in range(steps):
+        net.train_on_batch(x, y)
+    return (time.perf_counter() - start) / steps
+
+
+def run_recipe(name: str, splits: data.Splits, budget_min: float, out: Path, results: dict):  # noqa: ANN201
+    """Train one recipe for the budget, scoring after every epoch; fills ``results[name]``."""
+    mapping = ColourMapping.palette()
+    cfg = train.TrainConfig(**RECIPES[name], epochs=1)
+    step = step_seconds(cfg, mapping.num_classes)
+    steps_per_epoch = math.ceil(len(splits.train) / cfg.batch_size)
+    epochs = max(1, int(budget_min * 60 / (1.05 * step * steps_per_epoch)))
+    cfg = dataclasses.replace(cfg, epochs=epochs, stop_patience=epochs)
+    entry = results[name] = {
+        "recipe": {k: v for k, v in dataclasses.asdict(cfg).items()},
+        "step_seconds": round(step, 3),
+        "epochs_planned": epochs,
+        "curve": [],
+    }
+    print(f"{name}: {step:.2f} s/step x {steps_per_epoch} steps -> {epochs} epochs", flush=True)
+
+    def record(epoch: int, minutes: float, miou: float, acc: float) -> None:
+        entry["curve"].append(
+            {
+                "epoch": epoch,
+                "minutes": round(minutes, 2),
+                "mean_iou": round(miou, 4),
+                "pixel_accuracy": round(acc, 4),
+            }
+        )
+        print(f"{name}: epoch {epoch}  {minutes:5.1f} min  native mIoU {miou:.4f}", flush=True)
+        runio.save_json(results, out / "results.json")
+
+    clock = TrainingClock(budget_min * 60)
+    score = NativeScore(clock, splits.val, mapping, (cfg.image_size,) * 2, record)
+    with tempfile.TemporaryDirectory() as tmp:
+        train.train(
+            splits,
+            Path(tmp),
+            cfg,
+            mapping=mapping,
+            snapshot_dir=Path(tmp) / "snapshots",
+            verbose=0,
+            resume=False,
+            extra_callbacks=[clock, score],
+        )
+    entry["train_minutes"] = round(clock.seconds / 60, 2)
+
+
+def minutes_to_reach(curve: list[dict], target: float) -> float | None:
+    """Training minutes at the first epoch scoring at least ``target`` (None if never)."""
+    return next((p["minutes"] for p in curve if p["mean_iou"] >= target), None)
+
+
+def table(results: dict, baseline: str) -> str:
+    """The comparison table (Markdown)."""
+    base = results[baseline]["curve"]
+    target = base[-1]["mean_iou"] if base else float("nan")
+    base_min = minutes_to_reach(base, target)
+    lines = [
+        f"baseline: {baseline}, final native mIoU {target:.4f}",
+        "| recipe | epochs | train min | final mIoU | best mIoU | min to baseline's final "
+        "| ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        c = r["curve"]
+        if not c:
+            continue
+        m = minutes_to_reach(c, target)
+        ratio = f"{m / base_min:.2f}" if m is not None and base_min else "-"
+        lines.append(
+            f"| {name} | {len(c)} | {c[-1]['minutes']:.1f} | {c[-1]['mean_iou']:.4f} | "
+            f"{max(p['mean_iou'] for p in c):.4f} | {'-' if m is None else f'{m:.1f}'} | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(results: dict, path: Path, budget: float) -> None:
+    """mIoU against training minutes, one line per recipe."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, r in results.items():
+        c = r["curve"]
+        if c:
+            ax.plot(
+                [0] + [p["minutes"] for p in c], [0] + [p["mean_iou"] for p in c], "o-", label=name
+            )
+    ax.set(
+        xlabel="training minutes on this machine",
+        ylabel="mIoU (native 256x256, held-out cities)",
+        title=f"Time to quality, {budget:g}-minute budget",
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(title="recipe")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(DEFAULT_DATA), help="dataset folder (train only)")
+    ap.add_argument("--minutes", type=float, default=8.0, help="training budget per recipe")
+    ap.add_argument("--recipes", nargs="+", default=["before", "stem256"], choices=sorted(RECIPES))
+    ap.add_argument("--max-train", type=int, default=0, help="use at most N training pairs")
+    ap.add_argument("--out", default="runs/bench_time_to_quality", help="results folder")
+    args = ap.parse_args(argv)
+    splits = data.find_dataset(data.resolve_root(args.data))
+    if args.max_train:
+        splits = dataclasses.replace(splits, train=splits.train[: args.max_train])
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"{len(splits.train)} training pairs; scored on {len(splits.val)}: {splits.layout}")
+    results: dict = {}
+    for name in args.recipes:
+        run_recipe(name, splits, args.minutes, out, results)
+    text = table(results, args.recipes[0])
+    print(text)
+    (out / "table.md").write_text(text + "\n")
+    plot(results, out / "time_to_quality.png", args.minutes)
+    print(f"saved {out}/results.json, table.md, time_to_quality.png")
+    json.dumps(results)  # fail loudly here rather than in a later reader
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
