@@ -17,15 +17,13 @@ import argparse
 import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from utils import data
-from utils.colours import ColourMapping, load_or_palette
+from utils.colours import ColourMapping, resolve_mapping
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cityscapes_pairs"
 TARGET_RATIO = 1.5
 
 
@@ -54,15 +52,17 @@ def main() -> None:
     """Time both passes and print the figures, the ratio and pass/fail."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--data", type=Path, default=Path(os.environ.get("CITYSCAPES_DATA", DEFAULT_DATA))
+        "--data", default=None, help="dataset folder (default: $CITYSCAPES_DATA or ../shared/data)"
     )
     ap.add_argument("--mapping", default="", help="mapping JSON (default: official palette)")
     ap.add_argument("--repeats", type=int, default=3, help="passes of each kind (fastest counts)")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N files (0 = all)")
     args = ap.parse_args()
-    files = data.list_images(data.locate_split_dirs(args.data)[0])
+    files = data.list_images(
+        data.locate_split_dirs(data.resolve_root(args.data, fallback=data.SHARED_DATA))[0]
+    )
     files = files[: args.limit] if args.limit else files
-    mapping = load_or_palette(args.mapping)
+    mapping, _ = resolve_mapping(args.mapping)
     blobs = [np.fromfile(f, np.uint8) for f in files]
     print(
         f"{len(files)} pair JPEGs from {args.data} ({sum(b.size for b in blobs) / 1e6:.0f} MB "

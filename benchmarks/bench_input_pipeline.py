@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 from utils import data  # noqa: E402
 from utils.colours import ColourMapping  # noqa: E402
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cityscapes_pairs"
+PALETTE = ColourMapping.palette()
 
 
 def opencv_loop(files: list[Path], size: int, mapping: ColourMapping) -> int:
@@ -40,7 +40,14 @@ def opencv_loop(files: list[Path], size: int, mapping: ColourMapping) -> int:
 
 def tfdata_pass(files: list[Path], size: int, batch: int, cache: bool) -> tuple[int, float, float]:
     """One cold and one warm epoch of ``make_dataset``; returns (pairs, cold s, warm s)."""
-    ds = data.make_dataset(files, (size, size), batch_size=batch, cache=cache, check=False)
+    ds = data.make_dataset(
+        files,
+        (size, size),
+        label_mapper=PALETTE.tf_apply,
+        batch_size=batch,
+        cache=cache,
+        check=False,
+    )
     start = time.perf_counter()
     n = sum(int(x.shape[0]) for x, _ in ds)
     cold = time.perf_counter() - start
@@ -54,13 +61,15 @@ def main() -> None:
     """Run both and print pairs per second and the ratio."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--data", type=Path, default=Path(os.environ.get("CITYSCAPES_DATA", DEFAULT_DATA))
+        "--data", default=None, help="dataset folder (default: $CITYSCAPES_DATA or ../shared/data)"
     )
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N files (0 = all)")
     args = ap.parse_args()
-    files = data.list_images(data.locate_split_dirs(args.data)[0])
+    files = data.list_images(
+        data.locate_split_dirs(data.resolve_root(args.data, fallback=data.SHARED_DATA))[0]
+    )
     files = files[: args.limit] if args.limit else files
     mapping = ColourMapping.palette()
     print(

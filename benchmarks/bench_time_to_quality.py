@@ -39,7 +39,6 @@ import numpy as np  # noqa: E402
 from utils import data, evaluate, metrics, model, runio, train  # noqa: E402
 from utils.colours import ColourMapping  # noqa: E402
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cityscapes_pairs"
 OVERRUN = 1.15  # a recipe stops after the epoch that crosses this multiple of the budget
 
 # Model 2 and its recipe as they were before issue 10 (the baseline of every comparison).
@@ -216,13 +215,15 @@ def plot(results: dict, path: Path, budget: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(DEFAULT_DATA), help="dataset folder (train only)")
+    ap.add_argument(
+        "--data", default=None, help="dataset folder (default: $CITYSCAPES_DATA or ../shared/data)"
+    )
     ap.add_argument("--minutes", type=float, default=8.0, help="training budget per recipe")
     ap.add_argument("--recipes", nargs="+", default=["before", "stem256"], choices=sorted(RECIPES))
     ap.add_argument("--max-train", type=int, default=0, help="use at most N training pairs")
     ap.add_argument("--out", default="runs/bench_time_to_quality", help="results folder")
     args = ap.parse_args(argv)
-    splits = data.find_dataset(data.resolve_root(args.data))
+    splits = data.find_dataset(data.resolve_root(args.data, fallback=data.SHARED_DATA))
     if args.max_train:
         splits = dataclasses.replace(splits, train=splits.train[: args.max_train])
     out = Path(args.out)

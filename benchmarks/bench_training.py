@@ -3,7 +3,7 @@
 Both train the same UNet (model 1 by default) on the same pairs at the same size and batch size.
 The plain fit gets every image preloaded into NumPy arrays and Keras' own sparse cross-entropy,
 in Keras' default float32 and also under the project's dtype policy (on CPUs with native
-bfloat16 the project trains in mixed bfloat16, see ``utils.train.precision_policy``). The
+bfloat16 the project trains in mixed bfloat16, see ``utils.devices.precision_policy``). The
 project's training streams ``utils.data.make_dataset`` (cached, shuffled, flipped; with
 ``--augment full`` also the zoom/crop and colour-jitter map), with its class-weighted loss, the
 confusion-matrix metric and the per-epoch callbacks (epoch weights, snapshot figure, history,
@@ -19,6 +19,7 @@ pipeline alone (the same augmented dataset, no model) is timed too.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import tempfile
 import time
@@ -30,11 +31,10 @@ os.environ.setdefault("MPLBACKEND", "agg")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from utils import data, model, train  # noqa: E402
+from utils import augment, data, devices, history, model, train  # noqa: E402
 from utils.colours import ColourMapping  # noqa: E402
 
 PLAIN = ["float32"]  # what a plain fit runs in; the project's policy is added beside it
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cityscapes_pairs"
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -56,28 +56,24 @@ class EpochTimer(keras.callbacks.Callback):
 
 def project_setup(splits: data.Splits, cfg: train.TrainConfig, mapping: ColourMapping, out: Path):
     """The project's dataset, compiled model and per-epoch callbacks (as in ``train.train``)."""
-    train_ds, val_ds, files, val_files = train.make_datasets(splits, mapping, cfg)
-    counts = train.class_pixel_counts(train_ds, mapping.num_classes)  # also fills the cache
-    weights = train.class_weight_table(counts, cfg.class_weights)
-    if cfg.augment == "full":
-        train_ds = train.add_augmentation(train_ds, cfg.seed, cfg.max_zoom)
-        train_ds = train.with_static_shape(train_ds, (cfg.image_size,) * 2)
-    net = model.build_unet(mapping.num_classes, (cfg.image_size,) * 2, cfg.variant)
-    steps = -(-len(files) // cfg.batch_size)
-    train.compile_model(net, cfg, mapping.num_classes, weights, steps)
-    photos, truths = train.snapshot_samples(val_files, mapping, cfg)
+    prep = train.prepare(splits, mapping, cfg)  # counting classes also fills the cache
+    net = model.build_unet(mapping.num_classes, cfg.size, cfg.variant, **cfg.architecture)
+    train.compile_model(net, cfg, mapping.num_classes, prep.class_weights, prep.steps_per_epoch)
+    photos, truths = train.snapshot_samples(prep.val_files, mapping, cfg)
     timer = EpochTimer()
     callbacks = [
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.ModelCheckpoint(
             str(out / "epochs" / model.EPOCH_WEIGHTS), save_weights_only=True
         ),
-        train.EpochSnapshot(photos, truths, out / "snaps", "output_{epoch}_epo.png", mapping, "b"),
-        train.HistoryWriter(out),
+        history.EpochSnapshot(
+            photos, truths, out / "snaps", "output_{epoch}_epo.png", mapping, "b"
+        ),
+        history.HistoryWriter(out),
         keras.callbacks.BackupAndRestore(out / "backup"),  # cleared after each fit call
         timer,
     ]
-    return net, train_ds, callbacks, timer
+    return net, prep.train_ds, callbacks, timer
 
 
 def numpy_arrays(dataset) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
@@ -100,7 +96,7 @@ def main() -> None:
     """Alternate epochs of all, then print images per second and the ratios."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--data", type=Path, default=Path(os.environ.get("CITYSCAPES_DATA", DEFAULT_DATA))
+        "--data", default=None, help="dataset folder (default: $CITYSCAPES_DATA or ../shared/data)"
     )
     ap.add_argument("--images", type=int, default=960, help="training pairs used")
     ap.add_argument("--size", type=int, default=128)
@@ -108,7 +104,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=4, help="timed epochs of each (after 1 warm-up)")
     ap.add_argument("--variant", default="model1", choices=model.VARIANTS)
     ap.add_argument("--precision", default="auto", help="auto | off | a Keras dtype policy")
-    ap.add_argument("--augment", default=train.TrainConfig.augment, choices=train.AUGMENT_MODES)
+    ap.add_argument("--augment", default=train.TrainConfig.augment, choices=augment.AUGMENT_MODES)
     args = ap.parse_args()
 
     keras.utils.set_random_seed(0)
@@ -121,9 +117,9 @@ def main() -> None:
         mixed_precision=args.precision,
         augment=args.augment,
     )
-    policy = train.precision_policy(cfg.mixed_precision)
+    policy = devices.precision_policy(cfg.mixed_precision)
     keras.mixed_precision.set_global_policy(policy)
-    splits = data.find_dataset(args.data)
+    splits = data.find_dataset(data.resolve_root(args.data, fallback=data.SHARED_DATA))
     mapping = ColourMapping.palette()
     print(
         f"{args.images} pairs from {args.data} at {args.size}x{args.size}, batch {args.batch}, "
@@ -132,7 +128,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         net, train_ds, callbacks, timer = project_setup(splits, cfg, mapping, Path(tmp))
-        plain_ds, _, _, _ = train.make_datasets(splits, mapping, cfg)
+        unaugmented = dataclasses.replace(cfg, augment="none")
+        plain_ds = train.prepare(splits, mapping, unaugmented, count_classes=False).train_ds
         x, y = numpy_arrays(plain_ds)
         plain = {
             p: plain_model(mapping.num_classes, args, p) for p in dict.fromkeys(PLAIN + [policy])

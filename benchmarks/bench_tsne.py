@@ -21,10 +21,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from utils import features  # noqa: E402
+from utils import data, features, model  # noqa: E402
 
 BUDGET_S = 60.0
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cityscapes_pairs"
 CHANNELS = 128  # model 1's bottleneck width
 N_CLUSTERS = 19
 
@@ -37,12 +36,11 @@ def clustered(n: int, seed: int) -> np.ndarray:
     return np.maximum(x, 0).astype(np.float32)
 
 
-def real_cells(model_dir: Path, data_dir: Path, n: int, seed: int) -> np.ndarray:
+def real_cells(model_dir: Path, data_dir: str | None, n: int, seed: int) -> np.ndarray:
     """Stratified sample of ``n`` bottleneck cells of validation (then train) images."""
-    from utils import data, model
 
     net, mapping, config = model.load_trained(model_dir)
-    splits = data.find_dataset(data_dir)
+    splits = data.find_dataset(data.resolve_root(data_dir, fallback=data.SHARED_DATA))
     size = tuple(config["input_size"])
     cells_per_image = (size[0] // 16) * (size[1] // 16)
     files = (splits.val + splits.train)[: 3 * n // cells_per_image + 1]
@@ -57,7 +55,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model-dir", type=Path, help="trained model folder (default: random data)")
     ap.add_argument(
-        "--data", type=Path, default=Path(os.environ.get("CITYSCAPES_DATA", DEFAULT_DATA))
+        "--data", default=None, help="dataset folder (default: $CITYSCAPES_DATA or ../shared/data)"
     )
     ap.add_argument("--points", type=int, default=5000)
     ap.add_argument("--perplexity", type=float, default=30.0)

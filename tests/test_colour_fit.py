@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import make_pair, write_image
 
-from utils import colour_fit, colours, labels
+from utils import colour_fit, labels
 from utils.colours import ColourMapping
 
 
@@ -86,10 +86,10 @@ def test_agreement_is_perfect_for_the_palette_and_counts_absorbed_classes() -> N
     assert result["num_classes"] == 3
 
 
-def test_confusion_counts_every_pixel_once() -> None:
+def test_mapping_agreement_counts_every_pixel_once() -> None:
     pixels = noisy_pixels(official("road", "car", "truck", "sky"), n=4000, sigma=2)
     rows, cols = ColourMapping.palette(), colour_fit.mapping_from_centres(official("road", "sky"))
-    matrix = colour_fit.confusion(rows, cols, pixels)
+    matrix = colour_fit.mapping_agreement_counts(rows, cols, pixels)
     assert matrix.shape == (rows.num_classes + 1, cols.num_classes + 1)
     assert matrix.sum() == len(pixels)
     assert matrix[labels.class_id("road"), 0] == 1000
@@ -125,8 +125,26 @@ def test_cli_fits_a_kmeans_mapping(tmp_path: Path) -> None:
     chosen = [tuple(int(v) for v in c) for c in official("road", "sky", "vegetation")]
     pair_files(tmp_path / "data" / "train", chosen * 4)
     out = tmp_path / "run" / "mapping.json"
-    argv = ["fit", "--data", str(tmp_path / "data"), "--method", "kmeans", "--k", "3"]
-    assert colours.fit_main([*argv, "--images", "20", "--pixels", "3000", "--out", str(out)]) == 0
+    argv = ["--data", str(tmp_path / "data"), "--method", "kmeans", "--k", "3"]
+    assert colour_fit.main([*argv, "--images", "20", "--pixels", "3000", "--out", str(out)]) == 0
     mapping = ColourMapping.load(out)
     assert mapping.method == "kmeans" and set(mapping.class_names) == {"road", "sky", "vegetation"}
     assert mapping.info["k"] == 3
+
+
+def test_cli_writes_a_palette_mapping(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "mapping.json"
+    assert colour_fit.main(["--method", "palette", "--out", str(out)]) == 0
+    assert ColourMapping.load(out).to_dict() == ColourMapping.palette().to_dict()
+    assert "19 classes" in capsys.readouterr().out
+
+
+def test_cli_refuses_kmeans_without_data_and_names_a_missing_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = str(tmp_path / "mapping.json")
+    with pytest.raises(SystemExit):
+        colour_fit.main(["--method", "kmeans", "--out", out])
+    assert "--method kmeans needs --data DIR" in capsys.readouterr().err
+    assert colour_fit.main(["--data", str(tmp_path / "none"), "--method", "kmeans", "--out", out])
+    assert "error:" in capsys.readouterr().err and not (tmp_path / "mapping.json").exists()

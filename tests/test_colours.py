@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from utils import colours, labels
+from utils import colours, labels, runio
 from utils.colours import BIN_RADIUS, ColourMapping
 
 BLOCK = 16  # side of one flat colour block in the synthetic label image (two JPEG MCUs)
@@ -129,6 +129,7 @@ def test_save_load_round_trips_exactly(tmp_path: Path, make) -> None:
     x = np.random.default_rng(2).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     assert np.array_equal(loaded.apply(x), mapping.apply(x))
     assert not list(path.parent.glob("*.tmp"))  # written atomically
+    assert path.stat().st_mode & 0o777 == 0o666 & ~runio.current_umask()  # not mkstemp's 0600
 
 
 def test_load_errors_name_the_file(tmp_path: Path) -> None:
@@ -144,10 +145,14 @@ def test_load_errors_name_the_file(tmp_path: Path) -> None:
         ColourMapping.load(partial)
 
 
-def test_load_or_palette_falls_back_to_the_palette(tmp_path: Path) -> None:
-    assert colours.load_or_palette("").method == "palette"
+def test_resolve_mapping_file_then_run_folder_then_palette(tmp_path: Path) -> None:
+    mapping, source = colours.resolve_mapping("", tmp_path)
+    assert mapping.method == "palette" and source == "palette"
     path = odd_mapping().save(tmp_path / "m.json")
-    assert colours.load_or_palette(path).class_names == ("road", "sky")
+    assert colours.resolve_mapping(path, tmp_path)[0].class_names == ("road", "sky")
+    odd_mapping().save(tmp_path / "mapping.json")  # notebook 02's hand-over
+    mapping, source = colours.resolve_mapping(None, tmp_path)
+    assert mapping.class_names == ("road", "sky") and source == str(tmp_path / "mapping.json")
 
 
 def test_to_official_maps_output_classes_to_train_ids() -> None:
@@ -155,10 +160,3 @@ def test_to_official_maps_output_classes_to_train_ids() -> None:
     assert mapping.official_ids().tolist() == [0, labels.class_id("sky")]
     ids = np.array([0, 1, labels.IGNORE_ID], np.uint8)
     assert mapping.to_official(ids).tolist() == [0, labels.class_id("sky"), labels.IGNORE_ID]
-
-
-def test_cli_writes_a_palette_mapping(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    out = tmp_path / "mapping.json"
-    assert colours.fit_main(["fit", "--method", "palette", "--out", str(out)]) == 0
-    assert ColourMapping.load(out).to_dict() == ColourMapping.palette().to_dict()
-    assert "19 classes" in capsys.readouterr().out

@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 from conftest import make_pair, write_image
 
-from utils import data, labels
+from utils import augment, data, labels
+from utils.colours import ColourMapping
+
+PALETTE = ColourMapping.palette()
 
 CAR = labels.TRAIN_LABELS[labels.class_id("car")].colour
 ROAD = labels.TRAIN_LABELS[labels.class_id("road")].colour
@@ -105,9 +108,9 @@ def test_kaggle_layouts_are_found(tmp_path: Path, prefix: str) -> None:
 def test_train_only_gets_reproducible_disjoint_holdout(tmp_path: Path) -> None:
     for i in range(40):
         write_image(tmp_path / "train" / f"{i + 1}.jpg", make_pair())
-    a = data.find_dataset(tmp_path, val_fraction=0.25, seed=7)
-    b = data.find_dataset(tmp_path, val_fraction=0.25, seed=7)
-    c = data.find_dataset(tmp_path, val_fraction=0.25, seed=8)
+    a = data.find_dataset(tmp_path, val_fraction=0.25, seed=7, holdout="random")
+    b = data.find_dataset(tmp_path, val_fraction=0.25, seed=7, holdout="random")
+    c = data.find_dataset(tmp_path, val_fraction=0.25, seed=8, holdout="random")
     assert a.layout.startswith("train only")
     assert len(a.val) == 10 and len(a.train) == 30
     assert a.train == b.train and a.val == b.val
@@ -161,9 +164,36 @@ def _flip_probe(tmp_path: Path, n: int) -> list[Path]:
     return files
 
 
+def test_default_holdout_is_a_contiguous_block_at_the_end(tmp_path: Path) -> None:
+    for i in range(40):
+        write_image(tmp_path / "train" / f"{i + 1}.jpg", make_pair())
+    splits = data.find_dataset(tmp_path, val_fraction=0.25)
+    assert [f.name for f in splits.val] == [f"{i}.jpg" for i in range(31, 41)]
+    assert [f.name for f in splits.train] == [f"{i}.jpg" for i in range(1, 31)]
+    assert "last 10 files" in splits.layout
+    with pytest.raises(ValueError, match="holdout"):
+        data.find_dataset(tmp_path, holdout="cities")
+
+
+def test_kaggle_numbering_holds_out_whole_cities() -> None:
+    files = [Path(f"/x/{i}.jpg") for i in range(2975, 0, -1)]  # any order in
+    train, val, how = data.city_holdout_split(files, 0.1)
+    assert (val[0].name, val[-1].name, len(val)) == ("2617.jpg", "2975.jpg", 359)
+    assert (train[0].name, train[-1].name) == ("1.jpg", "2616.jpg")
+    assert "ulm, weimar, zurich" in how
+    _, val, how = data.city_holdout_split(files, 0.04)
+    assert len(val) == 122 and "zurich" in how  # the smallest whole-city block >= 4 %
+
+
+def test_real_train_split_holds_out_the_last_three_cities(real_data: Path) -> None:
+    splits = data.find_dataset(real_data)
+    assert len(splits.train) == 2616 and len(splits.val) == 359
+    assert splits.val[0].name == "2617.jpg" and "ulm, weimar, zurich" in splits.layout
+
+
 def test_pipeline_shapes_and_dtypes(tmp_path: Path) -> None:
     files = _flip_probe(tmp_path, 5)
-    ds = data.make_dataset(files, (16, 24), batch_size=2)
+    ds = data.make_dataset(files, (16, 24), label_mapper=PALETTE.tf_apply, batch_size=2)
     batches = list(ds)
     assert [b[0].shape[0] for b in batches] == [2, 2, 1]
     photo, ids = batches[0]
@@ -175,7 +205,11 @@ def test_pipeline_shapes_and_dtypes(tmp_path: Path) -> None:
 
 def test_pipeline_flips_photo_and_label_together(tmp_path: Path) -> None:
     files = _flip_probe(tmp_path, 16)
-    ds = data.make_dataset(files, (32, 32), batch_size=4, augment=True, seed=3)
+    ds = augment.augment(
+        data.make_dataset(files, (32, 32), label_mapper=PALETTE.tf_apply, batch_size=4),
+        "flip",
+        seed=3,
+    )
     flipped = 0
     for _ in range(2):  # two epochs: new coins each time
         for photo, ids in ds:
@@ -190,4 +224,4 @@ def test_pipeline_names_a_bad_file(tmp_path: Path) -> None:
     files = _flip_probe(tmp_path, 2)
     bad = write_image(tmp_path / "bad.png", np.zeros((32, 32, 3), np.uint8))
     with pytest.raises(data.DatasetError, match="bad.png"):
-        data.make_dataset([*files, bad], (16, 16))
+        data.make_dataset([*files, bad], (16, 16), label_mapper=PALETTE.tf_apply)

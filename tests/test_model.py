@@ -60,8 +60,12 @@ def test_logits_stay_float32_under_mixed_precision() -> None:
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(ValueError, match="not divisible by 2\\*\\*4"):
+    with pytest.raises(ValueError, match="100x64 is not divisible by 16"):
         model.build_unet(3, (100, 64))
+    with pytest.raises(ValueError, match="not divisible by 32"):
+        model.build_unet(3, (48, 48), stem_stride=2)
+    with pytest.raises(ValueError, match="context"):
+        model.build_unet(3, (64, 64), context="aspp")
     with pytest.raises(ValueError, match="unknown variant 'model3'"):
         model.build_unet(3, (64, 64), "model3")
 
@@ -107,3 +111,31 @@ def test_missing_files_are_named(tmp_path: Path) -> None:
         model.load_trained(tmp_path)
     with pytest.raises(FileNotFoundError, match="epoch_005.weights.h5.*have epoch_001"):
         model.load_epoch(tmp_path, 5)
+
+
+@pytest.mark.parametrize(
+    "arch",
+    [
+        dict(stem_stride=2, stem_width=8),
+        dict(context="ppm"),
+        dict(stem_stride=2, context="ppm", residual=True),
+    ],
+)
+def test_stem_and_pyramid_pooling_shapes_and_gradients(arch: dict) -> None:
+    import tensorflow as tf
+
+    net = model.build_unet(5, (64, 64), "model1", widths=(8, 16), bridge=16, **arch)
+    x = tf.random.uniform((2, 64, 64, 3))
+    with tf.GradientTape() as tape:
+        out = net(x, training=True)
+        loss = tf.reduce_mean(tf.square(out))
+    assert out.shape == (2, 64, 64, 5) and out.dtype == tf.float32
+    grads = tape.gradient(loss, net.trainable_variables)
+    assert all(g is not None for g in grads)
+    assert all(float(tf.reduce_sum(tf.abs(g))) > 0 for g in grads)
+    for name in ("encoder_1", "bottleneck", "decoder_1", "logits"):
+        net.get_layer(name)  # the names notebooks 05-06 rely on
+    if arch.get("stem_stride") == 2:
+        assert net.get_layer("encoder_1").output.shape[1] == 32  # the UNet runs at half size
+    if arch.get("context") == "ppm":
+        assert net.get_layer("bottleneck_pool1").output.shape[1:3] == (1, 1)

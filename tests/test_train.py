@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, write_image
 
-from utils import labels, train
+from utils import augment, history, labels, losses, train
 from utils.labels import IGNORE_ID
 
 SCENE_CLASSES = ("sky", "building", "road", "car", "vegetation")
@@ -62,14 +62,14 @@ def test_void_pixels_carry_no_loss() -> None:
     logits = rng.normal(size=(2, 8, 8, 4)).astype(np.float32)
     changed = logits.copy()
     changed[:, :3] = rng.normal(size=(2, 3, 8, 4)) * 50  # only void pixels change
-    for loss in (train.SegmentationLoss(4), train.SegmentationLoss(4, [1, 3, 0.5, 2], 0.5)):
+    for loss in (losses.SegmentationLoss(4), losses.SegmentationLoss(4, [1, 3, 0.5, 2], 0.5)):
         a, b = float(loss(ids, logits)), float(loss(ids, changed))
         assert a == pytest.approx(b, rel=1e-6) and a > 0
     all_void = np.full((1, 8, 8), IGNORE_ID, np.uint8)
-    assert float(train.SegmentationLoss(4)(all_void, logits[:1])) == 0.0
+    assert float(losses.SegmentationLoss(4)(all_void, logits[:1])) == 0.0
     # Without class weights the loss is the mean cross-entropy over labelled pixels.
     ref = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=IGNORE_ID)
-    assert float(train.SegmentationLoss(4)(ids, logits)) == pytest.approx(
+    assert float(losses.SegmentationLoss(4)(ids, logits)) == pytest.approx(
         float(ref(ids, logits)), 1e-5
     )
 
@@ -77,19 +77,19 @@ def test_void_pixels_carry_no_loss() -> None:
 def test_class_weights_scale_pixels() -> None:
     ids = np.array([[[0, 1]]], np.uint8)
     logits = np.zeros((1, 1, 2, 2), np.float32)  # CE = log 2 for both pixels
-    loss = train.SegmentationLoss(2, [1.0, 3.0])
+    loss = losses.SegmentationLoss(2, [1.0, 3.0])
     assert float(loss(ids, logits)) == pytest.approx((1 + 3) * np.log(2) / 2, rel=1e-5)
 
 
 @pytest.mark.parametrize("method", ["median", "sqrt"])
 def test_class_weight_table(method: str) -> None:
     counts = np.array([900, 90, 9, 1, 0])
-    w = train.class_weight_table(counts, method)
+    w = losses.class_weight_table(counts, method)
     freq = counts / counts.sum()
     assert (w * freq).sum() == pytest.approx(1.0)  # the loss keeps its scale
     assert np.all(np.diff(w[:4]) >= 0) and w[3] > 5 * w[0] and w[4] == 1.0
-    assert w.max() <= 2 * train.MAX_CLASS_WEIGHT  # clipped (then renormalised)
-    assert train.class_weight_table(counts, "none") is None
+    assert w.max() <= 2 * losses.MAX_CLASS_WEIGHT  # clipped (then renormalised)
+    assert losses.class_weight_table(counts, "none") is None
 
 
 def test_zoom_crop_keeps_exact_labels() -> None:
@@ -100,11 +100,11 @@ def test_zoom_crop_keeps_exact_labels() -> None:
     ids[:, :, :4] = IGNORE_ID
     photos = np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32)
     seed = tf.constant([1, 2], tf.int64)
-    p2, i2 = train.zoom_crop_batch(tf.constant(photos), tf.constant(ids), seed, 1.5, p=1.0)
+    p2, i2 = augment.zoom_crop_batch(tf.constant(photos), tf.constant(ids), seed, 1.5, p=1.0)
     assert p2.shape == photos.shape and i2.shape == ids.shape
     assert set(np.unique(i2.numpy())) <= {0, 2, IGNORE_ID}  # nearest: no blended ids
     assert not np.array_equal(i2.numpy(), ids)  # zoomed
-    jitter = train.colour_jitter_batch(tf.constant(photos), seed).numpy()
+    jitter = augment.colour_jitter_batch(tf.constant(photos), seed).numpy()
     assert jitter.min() >= 0 and jitter.max() <= 1
 
 
@@ -201,7 +201,7 @@ def test_resume_after_interruption(tmp_path: Path) -> None:
     ]
     # Finished: the backup is cleared, so the same call again would start a fresh run.
     assert not (folder / "backup" / "training_metadata.json").exists()
-    assert train._backup_epoch(folder / "backup") == 0
+    assert history.backup_epoch(folder / "backup") == 0
 
 
 MIRRORED = textwrap.dedent(

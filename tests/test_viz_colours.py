@@ -7,10 +7,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 
-from utils import colour_fit, labels, viz
+from utils import colour_fit, labels, runio, viz
 from utils.colours import ColourMapping
 from utils.viz import colours as colour_viz
+from utils.viz.common import save_png
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +53,12 @@ def test_centre_swatches_name_every_cluster(kmeans: ColourMapping) -> None:
     plt.close(fig)
 
 
-def test_mapping_confusion_labels_both_axes_with_void(
+def test_mapping_agreement_matrix_labels_both_axes_with_void(
     pixels: np.ndarray, kmeans: ColourMapping
 ) -> None:
     palette = ColourMapping.palette()
-    counts = colour_fit.confusion(palette, kmeans, pixels)
-    fig = colour_viz.mapping_confusion(counts, palette, kmeans, "confusion")
+    counts = colour_fit.mapping_agreement_counts(palette, kmeans, pixels)
+    fig = colour_viz.mapping_agreement_matrix(counts, palette, kmeans, "agreement")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == [*kmeans.class_names, "void"]
     assert [t.get_text() for t in ax.get_yticklabels()][-1] == "void"
@@ -75,7 +77,25 @@ def test_examples_and_cloud_save_with_legends(
         for t in lg.get_texts()
     }
     assert {"road", "car"} <= legend_names
-    assert viz.save_figure(fig, tmp_path, "02_examples").stat().st_size > 5_000
+    saved = viz.save_figure(fig, tmp_path, "02_examples")
+    assert saved == tmp_path / "figures" / "02_examples.png" and saved.stat().st_size > 5_000
     fig = colour_viz.colour_cloud(pixels, "cloud", n_points=500)
     assert "sky" in texts(fig)
     plt.close("all")
+
+
+def test_figures_are_saved_atomically_with_ordinary_permissions(tmp_path: Path) -> None:
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    saved = viz.save_figure(fig, tmp_path, "line")
+    assert saved.read_bytes().startswith(b"\x89PNG")
+    assert saved.stat().st_mode & 0o777 == 0o666 & ~runio.current_umask()
+    assert plt.fignum_exists(fig.number)  # save_figure leaves it open: the notebook shows it
+    path = save_png(fig, tmp_path / "exact" / "name.png")
+    assert path.read_bytes().startswith(b"\x89PNG")
+    assert not plt.fignum_exists(fig.number)  # save_png closes a pyplot figure
+    detached = Figure()
+    detached.add_subplot().plot([0, 1])
+    assert save_png(detached, tmp_path / "detached.png").stat().st_size > 1_000
+    leftover = [p.name for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+    assert leftover == []

@@ -8,11 +8,15 @@ classes whose colour falls into another class's cluster are *absorbed* (a merge)
 
 Agreement is measured on *named* pixels: those within ``NAMED_DISTANCE`` of an official colour,
 the only pixels whose true class the colour tells us (JPEG blur makes the rest ambiguous).
+
+    python -m utils.colour_fit --data DIR --method palette|kmeans [--k 13] --out mapping.json
 """
 
 from __future__ import annotations
 
+import argparse
 import math
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,10 +25,10 @@ from tqdm.auto import tqdm
 
 from utils import labels
 from utils.colours import ColourMapping, nearest_centre
-from utils.data import read_pair
-from utils.explore import NAMED_DISTANCE  # the same "named pixel" radius as notebook 01
+from utils.data import DatasetError, find_dataset, read_pair
+from utils.labels import NAMED_DISTANCE  # the same "named pixel" radius as notebook 01
 
-VOID = "void"  # name of the void group in reports and confusion matrices
+VOID = "void"  # name of the void group in reports and agreement tables
 N_INIT = 4  # k-means restarts (k-means++ seeding); the best inertia wins
 
 
@@ -232,8 +236,10 @@ def elbow(ks: Sequence[int], inertia: Sequence[float]) -> int:
     return int(k[np.argmax(line - yn)])
 
 
-def confusion(rows: ColourMapping, cols: ColourMapping, pixels: np.ndarray) -> np.ndarray:
-    """Pixel counts: rows = ``rows`` classes then void, columns = ``cols`` classes then void."""
+def mapping_agreement_counts(
+    rows: ColourMapping, cols: ColourMapping, pixels: np.ndarray
+) -> np.ndarray:
+    """Pixel counts of each (``rows`` class, ``cols`` class) pair; void is the last row/column."""
     x = np.asarray(pixels, dtype=np.uint8).reshape(-1, 3)
     r = rows.apply(x).astype(np.int64)
     c = cols.apply(x).astype(np.int64)
@@ -259,3 +265,42 @@ def summary_table(rows: Sequence[dict]) -> str:
             f"  {absorbed}"
         )
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- command line
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m utils.colour_fit ...``: build or fit a mapping and save it as JSON."""
+    ap = argparse.ArgumentParser(
+        prog="python -m utils.colour_fit",
+        description="Build (palette) or fit (kmeans) a colour mapping and save it as JSON.",
+    )
+    ap.add_argument("--data", help="dataset folder (its training split is sampled; kmeans only)")
+    ap.add_argument("--method", choices=("palette", "kmeans"), default="palette")
+    ap.add_argument("--k", type=int, default=13, help="number of k-means clusters (default 13)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the pixel sample and k-means")
+    ap.add_argument("--images", type=int, default=500, help="images to sample pixels from")
+    ap.add_argument("--pixels", type=int, default=200_000, help="pixels in the sample")
+    ap.add_argument("--out", required=True, help="JSON file to write (e.g. RUN_DIR/mapping.json)")
+    args = ap.parse_args(argv)
+    if args.method == "palette":
+        mapping = ColourMapping.palette()
+    else:
+        if not args.data:
+            ap.error("--method kmeans needs --data DIR")
+        try:
+            files = find_dataset(args.data).train
+        except DatasetError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        pixels = sample_label_pixels(files, args.images, args.pixels, args.seed)
+        mapping = fit_kmeans(pixels, args.k, args.seed)
+    path = mapping.save(args.out)
+    merged = mapping.info.get("absorbed", {})
+    print(f"{mapping.method}: {mapping.num_classes} classes -> {path}")
+    if merged:
+        print("official classes absorbed by another class:", merged)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,24 +5,20 @@ names and display colours of the output classes. ``apply`` never computes per-pi
 looks every pixel up in a table over quantised RGB, built once from the centres, so the same table
 serves NumPy and the ``tf.data`` pipeline.
 
-    python -m utils.colours fit --data DIR --method palette|kmeans [--k 13] --out mapping.json
-
-(k-means fitting, pixel sampling and agreement measures live in ``utils.colour_fit``.)
+K-means fitting, pixel sampling, agreement measures and the command line that builds or fits a
+mapping file (``python -m utils.colour_fit``) live in ``utils.colour_fit``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from utils import labels
+from utils import labels, runio
 
 LUT_BITS = 6  # levels per channel = 2**6; the table has 64**3 = 262,144 one-byte entries
 _SHIFT = 8 - LUT_BITS
@@ -188,13 +184,8 @@ class ColourMapping:
         )
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the mapping as JSON (to a temporary name first, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1))
-        tmp.replace(path)
-        return path
+        """Write the mapping as JSON, atomically (``runio.atomic_write_bytes``)."""
+        return runio.atomic_write_bytes(path, json.dumps(self.to_dict(), indent=1).encode())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ColourMapping:
@@ -209,45 +200,14 @@ class ColourMapping:
         return cls.from_dict(d, source=str(path))
 
 
-def load_or_palette(path: str | os.PathLike | None) -> ColourMapping:
-    """The mapping saved at ``path``, or the official palette mapping when ``path`` is empty."""
-    return ColourMapping.load(path) if path else ColourMapping.palette()
-
-
-def fit_main(argv: Sequence[str] | None = None) -> int:
-    """``python -m utils.colours fit ...``: build or fit a mapping and save it as JSON."""
-    ap = argparse.ArgumentParser(prog="python -m utils.colours", description=__doc__.split("\n")[0])
-    sub = ap.add_subparsers(dest="command", required=True)
-    fit = sub.add_parser("fit", help="build (palette) or fit (kmeans) a mapping, save it as JSON")
-    fit.add_argument("--data", help="dataset folder (its training split is sampled; kmeans only)")
-    fit.add_argument("--method", choices=("palette", "kmeans"), default="palette")
-    fit.add_argument("--k", type=int, default=13, help="number of k-means clusters (default 13)")
-    fit.add_argument("--seed", type=int, default=0, help="seed of the pixel sample and k-means")
-    fit.add_argument("--images", type=int, default=500, help="images to sample pixels from")
-    fit.add_argument("--pixels", type=int, default=200_000, help="pixels in the sample")
-    fit.add_argument("--out", required=True, help="JSON file to write (e.g. RUN_DIR/mapping.json)")
-    args = ap.parse_args(argv)
-    if args.method == "palette":
-        mapping = ColourMapping.palette()
-    else:
-        if not args.data:
-            ap.error("--method kmeans needs --data DIR")
-        from utils import colour_fit, data
-
-        try:
-            files = data.find_dataset(args.data).train
-        except data.DatasetError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-        pixels = colour_fit.sample_label_pixels(files, args.images, args.pixels, args.seed)
-        mapping = colour_fit.fit_kmeans(pixels, args.k, args.seed)
-    path = mapping.save(args.out)
-    merged = mapping.info.get("absorbed", {})
-    print(f"{mapping.method}: {mapping.num_classes} classes -> {path}")
-    if merged:
-        print("official classes absorbed by another class:", merged)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(fit_main())
+def resolve_mapping(
+    mapping_file: str | os.PathLike | None = None, run_dir: str | os.PathLike | None = None
+) -> tuple[ColourMapping, str]:
+    """(mapping, where it came from): the file given, else ``RUN_DIR/mapping.json`` (notebook
+    02's hand-over) when it exists, else the official palette. The one place that decides."""
+    if mapping_file:
+        return ColourMapping.load(mapping_file), str(mapping_file)
+    if run_dir is not None and runio.mapping_path(run_dir).is_file():
+        path = runio.mapping_path(run_dir)
+        return ColourMapping.load(path), str(path)
+    return ColourMapping.palette(), "palette"

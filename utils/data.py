@@ -19,6 +19,8 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 ENV_VAR = "CITYSCAPES_DATA"
+# Where development machines and CI keep the real pairs: beside the project (benchmarks' default).
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cityscapes_pairs"
 KAGGLE_HANDLE = "dansbecker/cityscapes-image-pairs"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 STRAY_FILES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
@@ -159,12 +161,19 @@ def download(dest: str | os.PathLike | None = None) -> Path:
     return Path(kagglehub.dataset_download(KAGGLE_HANDLE))
 
 
-def resolve_root(path: str | os.PathLike | None = None, download_missing: bool = False) -> Path:
-    """The dataset folder: explicit ``path``, else ``$CITYSCAPES_DATA``, else a download."""
+def resolve_root(
+    path: str | os.PathLike | None = None,
+    download_missing: bool = False,
+    fallback: str | os.PathLike | None = None,
+) -> Path:
+    """The dataset folder: explicit ``path``, else ``$CITYSCAPES_DATA``, else ``fallback`` (e.g.
+    ``SHARED_DATA`` for the benchmarks), else a download when allowed."""
     if path:
         return Path(path).expanduser()
     if os.environ.get(ENV_VAR):
         return Path(os.environ[ENV_VAR]).expanduser()
+    if fallback is not None:
+        return Path(fallback)
     if download_missing:
         return download()
     raise DatasetError(
@@ -303,33 +312,29 @@ def make_dataset(
     files: Sequence[str | os.PathLike],
     image_size: tuple[int, int] = (128, 128),
     *,
-    label_mapper: LabelMapper | None = None,
+    label_mapper: LabelMapper,
     batch_size: int = 16,
     shuffle: bool = False,
-    augment: bool = False,
     cache: bool | str = True,
     seed: int = 0,
     check: bool = True,
     native_labels: bool = False,
 ):  # noqa: ANN201 - returns tf.data.Dataset
-    """The input pipeline: (photo float32 in [0, 1], class ids uint8) batches.
+    """The input pipeline: (photo float32 in [0, 1], class ids uint8) batches of known shape.
 
     files -> read -> parallel decode -> split -> resize (area / nearest) -> label colours to ids
-    (``label_mapper``; default the official palette mapping) -> cache -> shuffle -> batch ->
-    augment (joint horizontal flip) -> prefetch. Augmentation comes after the cache so that every
-    epoch draws new flips. ``check`` validates all file headers first so a bad file is named.
-    ``native_labels`` keeps the labels at their own resolution (for scoring at native size).
+    (``label_mapper``, e.g. ``ColourMapping.tf_apply``) -> cache -> shuffle -> batch -> float
+    -> prefetch. Augmentation (``utils.augment``) is mapped over the result, after the cache, so
+    that every epoch draws new transforms. ``check`` validates all file headers first so a bad
+    file is named. ``native_labels`` keeps the labels at their own resolution (for scoring).
     """
     import tensorflow as tf
-
-    from utils.colours import ColourMapping
 
     paths = [str(f) for f in files]
     if not paths:
         raise DatasetError("make_dataset: empty file list")
     if check:
         check_files([Path(p) for p in paths])
-    mapper = label_mapper or ColourMapping.palette().tf_apply
     size = tuple(int(s) for s in image_size)
     autotune = tf.data.AUTOTUNE
 
@@ -339,8 +344,10 @@ def make_dataset(
             photo = resize_photo(photo, size)
         else:
             photo, colours = resize_pair(photo, colours, size)
-        ids = tf.cast(mapper(colours), tf.uint8)
-        return photo, ids
+        ids = tf.cast(label_mapper(colours), tf.uint8)
+        if native_labels:
+            return tf.ensure_shape(photo, (*size, 3)), ids
+        return tf.ensure_shape(photo, (*size, 3)), tf.ensure_shape(ids, size)
 
     ds = tf.data.Dataset.from_tensor_slices(paths).map(load, num_parallel_calls=autotune)
     if cache:
@@ -352,21 +359,4 @@ def make_dataset(
     def to_float(photo, ids):  # noqa: ANN001, ANN202
         return tf.cast(photo, tf.float32) / 255.0, ids
 
-    if augment:
-        counter = tf.data.Dataset.counter(seed * 1_000_003)
-        ds = tf.data.Dataset.zip((ds, counter)).map(
-            lambda batch, i: _flip_batch(*batch, tf.stack([i, tf.constant(seed, tf.int64)])),
-            num_parallel_calls=autotune,
-        )
     return ds.map(to_float, num_parallel_calls=autotune).prefetch(autotune)
-
-
-def _flip_batch(photos, ids, seed):  # noqa: ANN001, ANN202
-    """Per-image joint flip of a batch: photo (B,H,W,3) and ids (B,H,W) share each coin."""
-    import tensorflow as tf
-
-    n = tf.shape(photos)[0]
-    coins = tf.random.stateless_uniform([n], seed=seed) < 0.5
-    photos = tf.where(coins[:, None, None, None], tf.reverse(photos, axis=[2]), photos)
-    ids = tf.where(coins[:, None, None], tf.reverse(ids, axis=[2]), ids)
-    return photos, ids

@@ -19,9 +19,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 
-from utils import data, inference, metrics, model, runio
+from utils import data, inference, metrics, model, runio, viz
+from utils.viz import training as viz_training
 
 SPLITS = ("val", "train", "all")
 
@@ -125,6 +127,32 @@ def verdict(comparison: dict, top: int = 5) -> str:
     )
 
 
+def score_model(
+    net,  # noqa: ANN001
+    files: Sequence[Path],
+    mapping,  # noqa: ANN001
+    input_size: Sequence[int],
+    *,
+    tta: str = "none",
+    batch_size: int = 16,
+) -> dict:
+    """JSON-ready scores of a model on pair files at native resolution (``metrics.summary``).
+
+    Adds ``at_input_size`` (the same with labels shrunk to the input size: secondary, it
+    flatters thin classes), ``files``, ``resolution``, ``tta`` and the ``confusion_matrix``.
+    """
+    cms = confusion_matrices(net, files, mapping, input_size, tta=tta, batch_size=batch_size)
+    result = metrics.summary(cms["native"], mapping.class_names)
+    result.update(
+        files=len(files),
+        resolution="native (labels' own size)",
+        tta=tta,
+        at_input_size=metrics.summary(cms["input_size"], mapping.class_names),
+        confusion_matrix=cms["native"].tolist(),
+    )
+    return result
+
+
 def evaluate(
     model_dir: str | os.PathLike,
     files: Sequence[Path],
@@ -133,47 +161,32 @@ def evaluate(
     batch_size: int = 16,
     tta: str = "none",
 ) -> dict:
-    """Scores at native resolution of the best model (or ``epoch``) on ``files``; JSON + figure.
-
-    The result also holds ``at_input_size``: the same scores with labels shrunk to the model's
-    input size (secondary; it flatters thin classes).
-    """
-    import matplotlib.pyplot as plt
-
-    from utils.viz import training as viz_training
-
+    """Scores (``score_model``) of the best model or of ``epoch`` on ``files``; JSON + figure."""
     net, mapping, config = model.load_trained(model_dir)
     if epoch is not None:
         net = model.load_epoch(model_dir, epoch)
-    cms = confusion_matrices(
-        net, files, mapping, config["input_size"], tta=tta, batch_size=batch_size
-    )
-    cm = cms["native"]
-    result = metrics.summary(cm, mapping.class_names)
+    result = score_model(net, files, mapping, config["input_size"], tta=tta, batch_size=batch_size)
     result.update(
-        model=str(Path(model_dir)),
-        weights=f"epoch {epoch}" if epoch else "best (model.keras)",
-        files=len(files),
-        resolution="native (labels' own size)",
-        tta=tta,
-        at_input_size=metrics.summary(cms["input_size"], mapping.class_names),
-        confusion_matrix=cm.tolist(),
+        model=str(Path(model_dir)), weights=f"epoch {epoch}" if epoch else "best (model.keras)"
     )
     out = Path(out_dir) if out_dir else model.model_dir_of(model_dir) / "evaluation"
     runio.save_json(result, out / "evaluation.json")
     title = f"{config['variant']} ({result['weights']}) on {len(files)} images: row-normalised"
-    fig = viz_training.confusion_matrix(cm, mapping.class_names, title)
-    viz_training.save_png(fig, out / "confusion_matrix.png")
+    fig = viz_training.confusion_matrix(
+        np.asarray(result["confusion_matrix"]), mapping.class_names, title
+    )
+    viz.save_png(fig, out / "confusion_matrix.png")
     plt.close(fig)
     result["out_dir"] = str(out)
     return result
 
 
 def report(result: dict) -> str:
-    """The scores as a text table."""
+    """The scores of ``score_model`` / ``evaluate`` as a text table (the one per-class report)."""
+    weights = f", weights: {result['weights']}" if "weights" in result else ""
     lines = [
-        f"{result['files']} images, {result['pixels']} labelled pixels at native resolution, "
-        f"weights: {result['weights']}, TTA: {result.get('tta', 'none')}",
+        f"{result['files']} images, {result['pixels']} labelled pixels at native resolution"
+        f"{weights}, TTA: {result.get('tta', 'none')}",
         f"pixel accuracy       {result['pixel_accuracy']:.4f}",
         f"mean class accuracy  {result['mean_class_accuracy']:.4f}",
         f"mean IoU             {result['mean_iou']:.4f}",

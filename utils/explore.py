@@ -14,10 +14,10 @@ from tqdm.auto import tqdm
 from utils import labels
 from utils.colours import ColourMapping, nearest_centre
 from utils.data import DatasetError, read_pair
+from utils.labels import NAMED_DISTANCE
 
 PRIOR_SIZE = 64  # side of the per-class spatial prior maps
 COLOUR_STRIDE = 4  # every 4th pixel (per axis) enters the colour census
-NAMED_DISTANCE = 10.0  # a label pixel this close (RGB) to an official colour counts as "named"
 
 
 @dataclass

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import tomllib
+from importlib import metadata
 from pathlib import Path
 
+from utils import runio
+
 SYNTHETIC = "synthetic"  # DATA_DIR value that selects the embedded synthetic sample
+DISTRIBUTION = "cityscapes-unet-notebooks"  # the package name in pyproject.toml
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+URL_LABELS = ("repository", "homepage")  # [project.urls] keys naming the repository, by preference
 
 
 def setup(seed: int = 0) -> None:
@@ -29,7 +37,7 @@ def resolve_data(data_dir: str, run_dir: str | os.PathLike, seed: int = 0, **sam
     if data_dir == SYNTHETIC:
         from utils import synthetic
 
-        return synthetic.ensure_sample(Path(run_dir) / "synthetic_data", seed=seed, **sample_sizes)
+        return synthetic.ensure_sample(runio.synthetic_data_dir(run_dir), seed=seed, **sample_sizes)
     if data_dir == "kaggle":
         from utils import data
 
@@ -38,3 +46,25 @@ def resolve_data(data_dir: str, run_dir: str | os.PathLike, seed: int = 0, **sam
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: DATA_DIR is not a folder (or use 'synthetic')")
     return path
+
+
+def _pick_url(urls: dict[str, str]) -> str | None:
+    """The repository URL among ``label -> url`` pairs (labels compared by letters, any case)."""
+    plain = {re.sub(r"[^a-z]", "", label.lower()): url.strip() for label, url in urls.items()}
+    return next((plain[label] for label in URL_LABELS if plain.get(label)), None)
+
+
+def repo_url() -> str:
+    """The repository URL in ``[project.urls]``: from installed metadata, else pyproject.toml."""
+    try:
+        entries = metadata.metadata(DISTRIBUTION).get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        entries = []
+    pairs = (entry.partition(",") for entry in entries)  # "Repository, https://..."
+    url = _pick_url({label: link for label, _, link in pairs})
+    if url is None and PYPROJECT.is_file():
+        project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8")).get("project", {})
+        url = _pick_url(project.get("urls", {}))
+    if url is None:
+        raise LookupError(f"no repository URL in the {DISTRIBUTION} metadata or {PYPROJECT}")
+    return url

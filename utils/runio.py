@@ -1,4 +1,14 @@
-"""The run folder: where notebooks hand over files, and safe (atomic) writes into it."""
+"""The run folder: its layout (one home for every path in it) and safe (atomic) writes into it.
+
+    RUN_DIR/mapping.json            colour mapping (notebook 02 -> 03)
+    RUN_DIR/models/<variant>/       a trained model folder (notebook 03 -> 04, 05, 06)
+    RUN_DIR/metrics/<name>.json     each notebook's numbers
+    RUN_DIR/figures/<name>.png      each notebook's figures
+    RUN_DIR/executed/               executed notebook copies (``utils.series``)
+    RUN_DIR/synthetic_data/         the generated synthetic sample (``DATA_DIR="synthetic"``)
+
+The layout functions only build paths; the writers create missing parent folders.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +28,36 @@ def run_path(run_dir: str | os.PathLike, *parts: str) -> Path:
     return path
 
 
+def mapping_path(run_dir: str | os.PathLike) -> Path:
+    """The run's colour mapping: ``RUN_DIR/mapping.json``."""
+    return Path(run_dir) / "mapping.json"
+
+
+def model_dir(run_dir: str | os.PathLike, variant: str) -> Path:
+    """A trained model's folder: ``RUN_DIR/models/<variant>``."""
+    return Path(run_dir) / "models" / variant
+
+
+def metrics_path(run_dir: str | os.PathLike, name: str) -> Path:
+    """A notebook's numbers: ``RUN_DIR/metrics/<name>.json`` (``name`` without ``.json``)."""
+    return Path(run_dir) / "metrics" / f"{name}.json"
+
+
+def figures_dir(run_dir: str | os.PathLike) -> Path:
+    """Where figures are saved: ``RUN_DIR/figures``."""
+    return Path(run_dir) / "figures"
+
+
+def executed_dir(run_dir: str | os.PathLike) -> Path:
+    """Where the headless runner puts executed notebooks: ``RUN_DIR/executed``."""
+    return Path(run_dir) / "executed"
+
+
+def synthetic_data_dir(run_dir: str | os.PathLike) -> Path:
+    """Where the synthetic sample is generated: ``RUN_DIR/synthetic_data``."""
+    return Path(run_dir) / "synthetic_data"
+
+
 def _jsonable(obj: Any) -> Any:
     """NumPy scalars and arrays -> plain Python for ``json``."""
     if isinstance(obj, np.generic):
@@ -29,14 +69,33 @@ def _jsonable(obj: Any) -> Any:
     raise TypeError(f"cannot write {type(obj).__name__} as JSON")
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where the system allows (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o077)  # elsewhere: set a strict mask for an instant and put the old one back
+    os.umask(old)
+    return old
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place.
+
+    The file gets the permissions of a plainly created one (``0o666`` less the umask, e.g.
+    ``0644``), not ``mkstemp``'s private ``0600``; no temporary file is left on an error.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

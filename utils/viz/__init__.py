@@ -5,6 +5,6 @@ One submodule per topic: ``common`` (saving, legends, grids), ``data`` (notebook
 ``from utils.viz import colours as colour_viz``; the common helpers are re-exported here.
 """
 
-from utils.viz.common import class_legend, save_figure, show_images
+from utils.viz.common import class_legend, save_figure, save_png, show_images
 
-__all__ = ["class_legend", "save_figure", "show_images"]
+__all__ = ["class_legend", "save_figure", "save_png", "show_images"]

@@ -1,4 +1,4 @@
-"""Figures of notebook 02: label colour cloud, choosing k, cluster swatches, confusion, examples."""
+"""Figures of notebook 02: label colour cloud, choosing k, cluster swatches, agreement, examples."""
 
 from __future__ import annotations
 
@@ -117,14 +117,17 @@ def centre_swatches(mapping: ColourMapping, title: str) -> Figure:
     return fig
 
 
-def mapping_confusion(
+def mapping_agreement_matrix(
     counts: np.ndarray,
     rows: ColourMapping,
     cols: ColourMapping,
     title: str,
     min_share: float = 0.01,
 ) -> Figure:
-    """Row-normalised pixel confusion between two mappings' classes (void last on both axes)."""
+    """Where each ``rows`` class's pixels go among the ``cols`` classes (row shares; void last).
+
+    ``counts`` is ``colour_fit.mapping_agreement_counts(rows, cols, pixels)``.
+    """
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     row_names = [*rows.class_names, VOID_NAME]
     col_names = [*cols.class_names, VOID_NAME]

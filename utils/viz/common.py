@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,17 +12,26 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from utils import labels
+from utils import labels, runio
+
+
+def save_png(fig: Figure, path: str | os.PathLike, dpi: int = 80, close: bool = True) -> Path:
+    """Save a figure as a PNG at exactly ``path``, atomically; close it if pyplot holds it.
+
+    The figure is rendered into memory, then written by ``runio.atomic_write_bytes``. Figures
+    made with ``matplotlib.figure.Figure`` (callbacks) are never held by pyplot.
+    """
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    path = runio.atomic_write_bytes(path, buffer.getvalue())
+    if close and fig.canvas.manager is not None:
+        plt.close(fig)
+    return path
 
 
 def save_figure(fig: Figure, run_dir: str | os.PathLike, name: str, dpi: int = 110) -> Path:
-    """Save ``fig`` as ``<run_dir>/figures/<name>.png`` (temporary name, then rename)."""
-    path = Path(run_dir) / "figures" / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-    os.replace(tmp, path)
-    return path
+    """Save ``fig`` as ``RUN_DIR/figures/<name>.png``; it stays open, so a notebook shows it."""
+    return save_png(fig, runio.figures_dir(run_dir) / f"{name}.png", dpi=dpi, close=False)
 
 
 def class_legend(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -20,18 +19,6 @@ CURVES = (("loss", "loss"), ("pixel_accuracy", "pixel accuracy"), ("mean_iou", "
 def _figure(figsize: tuple[float, float], pyplot: bool) -> Figure:
     """A pyplot figure (shown in notebooks) or a detached one (for callbacks: no global state)."""
     return plt.figure(figsize=figsize) if pyplot else Figure(figsize=figsize)
-
-
-def save_png(fig: Figure, path: str | os.PathLike, dpi: int = 80) -> Path:
-    """Save a figure to exactly ``path`` (temporary name, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-    os.replace(tmp, path)
-    if fig.canvas.manager is not None:
-        plt.close(fig)
-    return path
 
 
 def _classes_shown(mapping: ColourMapping, *id_images: np.ndarray) -> list[int]:

@@ -1,0 +1,80 @@
+"""Scoring at native resolution and flip test-time augmentation, on hand-made examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import write_image
+
+from utils import evaluate, inference, labels, metrics
+from utils.colours import ColourMapping
+
+ROAD, CAR = labels.class_id("road"), labels.class_id("car")
+PALETTE = ColourMapping.palette()
+
+
+def constant_net(logits: np.ndarray):  # noqa: ANN201
+    """A stand-in model that returns fixed logits (B copies) whatever the photos."""
+
+    def net(photos, training: bool = False):  # noqa: ANN001, ANN202
+        return tf.repeat(tf.constant(logits[None], tf.float32), tf.shape(photos)[0], axis=0)
+
+    return net
+
+
+def test_native_resolution_is_stricter_than_input_size(tmp_path: Path) -> None:
+    # A 32x32 label: road, with a car stripe one pixel wide at column 2. Shrunk to 8x8 with
+    # nearest neighbour (TF samples columns 2, 6, 10, ...) the stripe fills column 0.
+    colours = labels.TRAIN_LABELS
+    label = np.broadcast_to(np.array(colours[ROAD].colour, np.uint8), (32, 32, 3)).copy()
+    label[:, 2] = colours[CAR].colour
+    pair = np.concatenate([np.full((32, 32, 3), 90, np.uint8), label], axis=1)
+    path = write_image(tmp_path / "1.png", pair)
+    # The model predicts exactly the shrunk label: right at 8x8, but 4 pixels wide at 32x32.
+    logits = np.zeros((8, 8, PALETTE.num_classes), np.float32)
+    logits[..., ROAD] = 1.0
+    logits[:, 0, CAR] = 2.0
+    cms = evaluate.confusion_matrices(constant_net(logits), [path], PALETTE, (8, 8))
+    small, native = metrics.scores(cms["input_size"]), metrics.scores(cms["native"])
+    assert small["mean_iou"] == pytest.approx(1.0)
+    assert cms["native"].sum() == 32 * 32 and cms["input_size"].sum() == 8 * 8
+    assert native["per_class_iou"][CAR] < 0.5
+    assert native["mean_iou"] < small["mean_iou"] - 0.2
+
+
+def test_flip_tta_averages_with_the_mirrored_prediction() -> None:
+    # Logits that grow from left to right: the mirror image's logits, mirrored back, fall
+    # from left to right, so their average is flat.
+    ramp = np.zeros((4, 8, 2), np.float32)
+    ramp[..., 0] = np.arange(8, dtype=np.float32)[None, :]
+    net = constant_net(ramp)
+    photos = tf.zeros((3, 4, 8, 3))
+    plain = inference.logits(net, photos, "none").numpy()
+    tta = inference.logits(net, photos, "flip").numpy()
+    np.testing.assert_allclose(plain[0, ..., 0], ramp[..., 0])
+    np.testing.assert_allclose(tta[..., 0], 3.5)  # (j + 7 - j) / 2
+    np.testing.assert_allclose(tta[..., 1], 0.0)
+    with pytest.raises(ValueError, match="tta='rotate'"):
+        inference.logits(net, photos, "rotate")
+
+
+def test_flip_tta_on_a_real_model_is_mirror_consistent() -> None:
+    import keras
+
+    keras.utils.set_random_seed(0)
+    net = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(3, 3, padding="same")])
+    x = tf.random.uniform((2, 8, 8, 3))
+    a = inference.logits(net, x, "flip").numpy()
+    b = inference.logits(net, tf.reverse(x, axis=[2]), "flip").numpy()
+    np.testing.assert_allclose(a, b[:, :, ::-1], atol=1e-5)  # TTA output commutes with mirroring
+
+
+def test_predict_photo_returns_ids_at_the_photo_size() -> None:
+    logits = np.zeros((8, 8, 3), np.float32)
+    logits[:, 4:, 2] = 1.0
+    ids = inference.predict_photo(constant_net(logits), np.zeros((20, 40, 3), np.uint8), (8, 8))
+    assert ids.shape == (20, 40) and ids.dtype == np.uint8
+    assert set(np.unique(ids)) == {0, 2} and (ids[:, -1] == 2).all() and (ids[:, 0] == 0).all()

@@ -1,0 +1,100 @@
+"""Joint photo/label augmentation of ``tf.data`` batches: flip, zoom/crop, colour jitter.
+
+Every transform draws from stateless random numbers seeded by (batch counter, seed), so a run is
+reproducible, and moves photo and class ids together (labels stay exact ids: nearest neighbour).
+``augment(dataset, mode, seed)`` is the one place that decides what a mode means:
+
+- ``none``: nothing;
+- ``flip``: per image horizontal flip with probability 0.5;
+- ``full``: flip, then per image a random zoom (U(1, max_zoom), probability 0.5) at a random
+  place and a random brightness shift and contrast scale.
+
+It runs after the cache (``utils.data.make_dataset``), so every epoch draws new transforms.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+AUGMENT_MODES = ("none", "flip", "full")
+FLIP_SEED_STRIDE = 1_000_003  # batch counters of the flip and zoom streams start far apart
+ZOOM_SEED_STRIDE = 7_919
+
+
+def check_mode(mode: str) -> str:
+    """``mode`` if known, else a ``ValueError`` naming the choices."""
+    if mode not in AUGMENT_MODES:
+        raise ValueError(f"augment={mode!r}; choose from {AUGMENT_MODES}")
+    return mode
+
+
+def flip_batch(photos, ids, seed):  # noqa: ANN001, ANN201
+    """Per-image joint flip of a batch: photo (B,H,W,3) and ids (B,H,W) share each coin."""
+    n = tf.shape(photos)[0]
+    coins = tf.random.stateless_uniform([n], seed=seed) < 0.5
+    photos = tf.where(coins[:, None, None, None], tf.reverse(photos, axis=[2]), photos)
+    ids = tf.where(coins[:, None, None], tf.reverse(ids, axis=[2]), ids)
+    return photos, ids
+
+
+def zoom_crop_batch(photos, ids, seed, max_zoom: float = 1.5, p: float = 0.5):  # noqa: ANN001, ANN201
+    """Per image, with probability ``p``: zoom in by U(1, max_zoom) at a random place.
+
+    One ``tf.image.crop_and_resize`` call per batch (bilinear for photos, nearest for ids), so
+    the labels stay exact class ids.
+    """
+    n = tf.shape(photos)[0]
+    u = tf.random.stateless_uniform([n, 4], seed=seed)
+    zoom = tf.where(u[:, 0] < p, 1.0 + (max_zoom - 1.0) * u[:, 1], 1.0)
+    side = 1.0 / zoom
+    y1 = u[:, 2] * (1.0 - side)
+    x1 = u[:, 3] * (1.0 - side)
+    boxes = tf.stack([y1, x1, y1 + side, x1 + side], axis=1)
+    index = tf.range(n)
+    size = tf.shape(photos)[1:3]
+    zoomed = tf.image.crop_and_resize(photos, boxes, index, size, method="bilinear")
+    zoomed_ids = tf.image.crop_and_resize(
+        tf.cast(ids[..., None], tf.float32), boxes, index, size, method="nearest"
+    )
+    # crop_and_resize forgets the static shape; Keras layers want it back.
+    return tf.ensure_shape(zoomed, photos.shape), tf.ensure_shape(
+        tf.cast(zoomed_ids[..., 0], tf.uint8), ids.shape
+    )
+
+
+def colour_jitter_batch(photos, seed, brightness: float = 0.1, contrast: float = 0.2):  # noqa: ANN001, ANN201
+    """Per image random brightness shift and contrast scale, clipped to [0, 1]."""
+    n = tf.shape(photos)[0]
+    u = tf.random.stateless_uniform([n, 2], seed=seed, minval=-1.0, maxval=1.0)
+    shift = (brightness * u[:, 0])[:, None, None, None]
+    scale = (1.0 + contrast * u[:, 1])[:, None, None, None]
+    mean = tf.reduce_mean(photos, axis=[1, 2, 3], keepdims=True)
+    return tf.clip_by_value((photos - mean) * scale + mean + shift, 0.0, 1.0)
+
+
+def _zoom_and_jitter(dataset, seed: int, max_zoom: float = 1.5):  # noqa: ANN001, ANN201
+    """``dataset.map`` of zoom/crop and colour jitter with a fresh stateless seed per batch."""
+
+    def zoom_and_jitter(batch, i):  # noqa: ANN001, ANN202
+        photos, ids = batch
+        s = tf.stack([i, tf.constant(seed, tf.int64)])
+        photos, ids = zoom_crop_batch(photos, ids, s, max_zoom)
+        return colour_jitter_batch(photos, s + 1), ids
+
+    counter = tf.data.Dataset.counter(seed * ZOOM_SEED_STRIDE + 1)
+    ds = tf.data.Dataset.zip((dataset, counter))
+    return ds.map(zoom_and_jitter, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def augment(dataset, mode: str, seed: int = 0, max_zoom: float = 1.5):  # noqa: ANN001, ANN201
+    """``dataset`` of (photos, ids) batches with the augmentation of ``mode`` mapped over it."""
+    if check_mode(mode) == "none":
+        return dataset
+    counter = tf.data.Dataset.counter(seed * FLIP_SEED_STRIDE)
+    dataset = tf.data.Dataset.zip((dataset, counter)).map(
+        lambda batch, i: flip_batch(*batch, tf.stack([i, tf.constant(seed, tf.int64)])),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    if mode == "full":
+        dataset = _zoom_and_jitter(dataset, seed, max_zoom)
+    return dataset.prefetch(tf.data.AUTOTUNE)
