@@ -13,7 +13,6 @@ from utils import activations
 SIZE = 32
 
 
-
 def red_detector() -> keras.Model:
     """decoder_1 copies the photo (ReLU of identity); class 0's logit is the red channel."""
     inp = keras.Input((SIZE, SIZE, 3))

@@ -12,7 +12,6 @@ from utils.labels import IGNORE_ID
 SIZE = 32
 
 
-
 def test_cell_labels_majority_purity_and_void() -> None:
     ids = np.zeros((1, 8, 8), np.uint8)
     ids[0, :4, 4:] = 2  # top-right cell: pure class 2
