@@ -112,8 +112,3 @@ def test_the_run_folder_layout(tmp_path: Path) -> None:
     assert runio.synthetic_data_dir(run) == run / "synthetic_data"
     assert runio.model_dir(str(run), "model2") == run / "models" / "model2"  # str works too
     assert not run.exists()  # building a path creates nothing
-
-
-def test_run_path_creates_the_parent_folder(tmp_path: Path) -> None:
-    path = runio.run_path(tmp_path, "metrics", "x.json")
-    assert path == tmp_path / "metrics" / "x.json" and path.parent.is_dir()

@@ -75,10 +75,13 @@ def confusion_matrices(
     return {"native": native.matrix(), "input_size": small.matrix()}
 
 
-def predict_files(
+def predict_at_input_size(
     net, files: Sequence[Path], mapping, input_size, batch_size: int = 16
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
-    """(photos, true ids, predicted ids) of pair files at the model's input size, as NumPy."""
+    """(photos, true ids, predicted ids) of pair files at the model's input size, as NumPy.
+
+    For figures (photo | truth | prediction side by side); scores come from ``score_model``.
+    """
     ds = data.make_dataset(
         files, tuple(input_size), label_mapper=mapping.tf_apply, batch_size=batch_size, cache=False
     )

@@ -221,6 +221,27 @@ def model_dir_of(model: str | os.PathLike) -> Path:
     return path
 
 
+def best_model_dir(run_dir: str | os.PathLike) -> Path:
+    """The trained model folder of a run: the only one, or the best by validation mIoU.
+
+    Notebooks 05 and 06 use it when ``MODEL_DIR`` is empty, so they work whether notebook 03
+    trained model 1, model 2 or both.
+    """
+    found = [runio.model_dir(run_dir, v) for v in VARIANTS]
+    found = [d for d in found if (d / MODEL_FILE).is_file()]
+    if not found:
+        raise FileNotFoundError(
+            f"{runio.model_dir(run_dir, '<variant>')}: no trained model in this run folder "
+            "(run notebook 03 first, or set MODEL_DIR)"
+        )
+
+    def score(folder: Path) -> float:
+        path = folder / "val_metrics.json"
+        return runio.load_json(path).get("mean_iou", -1.0) if path.is_file() else -1.0
+
+    return max(found, key=score)
+
+
 def load_config(model_dir: str | os.PathLike) -> dict:
     """The ``config.json`` of a model folder."""
     folder = model_dir_of(model_dir)

@@ -21,13 +21,6 @@ from typing import Any
 import numpy as np
 
 
-def run_path(run_dir: str | os.PathLike, *parts: str) -> Path:
-    """A path inside the run folder, with its parent folders created."""
-    path = Path(run_dir).joinpath(*parts)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def mapping_path(run_dir: str | os.PathLike) -> Path:
     """The run's colour mapping: ``RUN_DIR/mapping.json``."""
     return Path(run_dir) / "mapping.json"

@@ -101,7 +101,7 @@ def run_series(
     for nb in notebooks:
         given = {"DATA_DIR": data_arg, "RUN_DIR": str(out), **extra}
         params = {k: v for k, v in given.items() if k in declared[nb]}
-        target = out / "executed" / nb.name
+        target = runio.executed_dir(out) / nb.name
         target.parent.mkdir(parents=True, exist_ok=True)
         print(f"== {nb.name}  {params}", flush=True)
         start = time.perf_counter()

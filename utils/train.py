@@ -181,6 +181,7 @@ class TrainResult:
     val_scores: dict
     config: dict
     seconds: float
+    val_files: list[Path]
 
 
 def train(
@@ -283,7 +284,8 @@ def train(
         runio.save_json(scores, model_dir / "val_metrics.json")
     finally:  # also after an interruption: later models in this process are float32 again
         keras.mixed_precision.set_global_policy(previous_policy)
-    return TrainResult(best, model_dir, history.load_history(model_dir), scores, config, seconds)
+    rows = history.load_history(model_dir)
+    return TrainResult(best, model_dir, rows, scores, config, seconds, prep.val_files)
 
 
 # --------------------------------------------------------------------------- CLI
