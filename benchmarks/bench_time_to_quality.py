@@ -12,7 +12,9 @@ recipe that still runs over stops after the epoch that crosses 1.15 x the budget
 The first recipe named is the baseline (default: today's default, ``before``); the table gives
 each recipe's final and best mIoU, and the minutes it needed to reach the baseline's final score
 (and the ratio to the baseline's minutes). A plot of mIoU against minutes and ``results.json``
-(rewritten after every epoch, so a stopped run keeps what it measured) go to ``--out``.
+(rewritten after every epoch, so a stopped run keeps what it measured) go to ``--out``, and
+each recipe's model folder to ``OUT/runs/<recipe>/models/<variant>`` (score it with
+``python -m utils.evaluate``).
 
     python benchmarks/bench_time_to_quality.py --minutes 8 --recipes before stem256 stem128
     python benchmarks/bench_time_to_quality.py --minutes 35 --recipes before after
@@ -26,7 +28,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -55,6 +56,7 @@ STEM_ARCH = dict(
 
 RECIPES: dict[str, dict] = {
     "before": dict(variant="model2", architecture=BEFORE_ARCH, image_size=128),
+    "after": dict(variant="model2", image_size=128),  # today's model 2 and recipe
     "model1": dict(variant="model1", image_size=128),
     "stem128": dict(variant="model2", architecture=STEM_ARCH, image_size=128),
     "stem192": dict(variant="model2", architecture=STEM_ARCH, image_size=192),
@@ -146,17 +148,17 @@ def run_recipe(name: str, splits: data.Splits, budget_min: float, out: Path, res
 
     clock = TrainingClock(budget_min * 60)
     score = NativeScore(clock, splits.val, mapping, (cfg.image_size,) * 2, record)
-    with tempfile.TemporaryDirectory() as tmp:
-        train.train(
-            splits,
-            Path(tmp),
-            cfg,
-            mapping=mapping,
-            snapshot_dir=Path(tmp) / "snapshots",
-            verbose=0,
-            resume=False,
-            extra_callbacks=[clock, score],
-        )
+    run_dir = out / "runs" / name  # the trained model stays: utils.evaluate can score it
+    train.train(
+        splits,
+        run_dir,
+        cfg,
+        mapping=mapping,
+        snapshot_dir=run_dir / "snapshots",
+        verbose=0,
+        resume=False,
+        extra_callbacks=[clock, score],
+    )
     entry["train_minutes"] = round(clock.seconds / 60, 2)
 
 

@@ -36,16 +36,19 @@ def series_run(tiny_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     return out
 
 
+@pytest.mark.slow
 def test_every_notebook_ran(series_run: Path) -> None:
     executed = sorted(p.name for p in (series_run / "executed").glob("*.ipynb"))
     assert executed == [p.name for p in series.list_notebooks()]
 
 
+@pytest.mark.slow
 def test_snapshots_went_to_the_run_folder(series_run: Path) -> None:
     names = {p.name for p in (series_run / "snapshots").glob("*.png")}
     assert {"output_1_epo.png", "output_1_model_2.png"} <= names
 
 
+@pytest.mark.slow
 def test_01_reports_the_sample(series_run: Path) -> None:
     summary = runio.load_json(series_run / "metrics" / "01_data_exploration.json")
     assert summary["readable"] == summary["files"] == 32 and not summary["problems"]
@@ -54,6 +57,7 @@ def test_01_reports_the_sample(series_run: Path) -> None:
         assert (series_run / "figures" / f"{name}.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_05_and_06_record_separation_and_grad_cam(series_run: Path) -> None:
     tsne = runio.load_json(series_run / "metrics" / "05_bottleneck_tsne.json")
     assert 0 < tsne["points"] <= TINY["MAX_POINTS"]

@@ -48,6 +48,7 @@ def test_select_and_parse() -> None:
         series.parse_parameter("EPOCHS")
 
 
+@pytest.mark.slow
 def test_runs_in_order_with_declared_parameters(tmp_path: Path) -> None:
     nbdir = tmp_path / "nbs"
     nbdir.mkdir()
@@ -69,6 +70,7 @@ def test_runs_in_order_with_declared_parameters(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_failure_names_notebook_and_stops(tmp_path: Path, capsys) -> None:
     nbdir = tmp_path / "nbs"
     nbdir.mkdir()
@@ -83,6 +85,7 @@ def test_failure_names_notebook_and_stops(tmp_path: Path, capsys) -> None:
     assert not (out / "after.json").exists()  # stopped at the first failure
 
 
+@pytest.mark.slow
 def test_unknown_parameter_is_refused(tmp_path: Path, capsys) -> None:
     nbdir = tmp_path / "nbs"
     nbdir.mkdir()

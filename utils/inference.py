@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from utils.data import resize_photo
+
 TTA_MODES = ("none", "flip")
 
 
@@ -54,8 +56,6 @@ def predict_photo(
 ) -> np.ndarray:
     """Class ids (H, W) uint8 of one RGB uint8 photo, at the photo's own resolution."""
     import tensorflow as tf
-
-    from utils.data import resize_photo
 
     small = resize_photo(tf.convert_to_tensor(photo), tuple(int(s) for s in input_size))
     x = tf.cast(small, tf.float32)[None] / 255.0

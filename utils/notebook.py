@@ -9,7 +9,7 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
-from utils import runio
+from utils import data, runio, synthetic
 
 SYNTHETIC = "synthetic"  # DATA_DIR value that selects the embedded synthetic sample
 DISTRIBUTION = "cityscapes-unet-notebooks"  # the package name in pyproject.toml
@@ -35,12 +35,8 @@ def resolve_data(data_dir: str, run_dir: str | os.PathLike, seed: int = 0, **sam
     ``n_train``/``n_val`` default to the generator's); the Kaggle download is ``"kaggle"``.
     """
     if data_dir == SYNTHETIC:
-        from utils import synthetic
-
         return synthetic.ensure_sample(runio.synthetic_data_dir(run_dir), seed=seed, **sample_sizes)
     if data_dir == "kaggle":
-        from utils import data
-
         return data.download()
     path = Path(data_dir).expanduser()
     if not path.is_dir():

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from utils import data, inference, labels, model, runio
-from utils.colours import ColourMapping
+from utils.colours import ColourMapping, nearest_centre
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,6 @@ KINDS = ("auto", "pair", "photo")
 
 def label_colour_share(image: np.ndarray, mapping: ColourMapping, step: int = 2) -> float:
     """Share of (subsampled) pixels within ``LABEL_DISTANCE`` of one of the mapping's colours."""
-    from utils.colours import nearest_centre
-
     pixels = np.asarray(image)[::step, ::step].reshape(-1, 3).astype(np.float32)
     nearest = mapping.centres[nearest_centre(pixels, mapping.centres)]
     return float((((pixels - nearest) ** 2).sum(1) <= LABEL_DISTANCE**2).mean())
@@ -92,7 +90,7 @@ def list_inputs(path: str | os.PathLike) -> list[Path]:
     return files
 
 
-def predict_files(
+def write_predictions(
     model_dir: str | os.PathLike,
     inputs: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -102,7 +100,7 @@ def predict_files(
     progress: bool = True,
     tta: str = "none",
 ) -> list[Path]:
-    """Predict every input image; returns the written label PNGs."""
+    """Predict every input image and write its label PNG (and overlay); returns the PNG paths."""
     from tqdm.auto import tqdm
 
     if kind not in KINDS:
@@ -146,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     try:
-        written = predict_files(
+        written = write_predictions(
             args.model,
             args.input,
             args.out,
