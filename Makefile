@@ -2,14 +2,18 @@
 #   make run    install into .venv and run the whole notebook series headless on the synthetic sample
 #   make test   install (with dev tools) into .venv, lint, and run the test suite
 # and for quick feedback while editing:
-#   make test-quick   the same without the end-to-end notebook runs (tests marked `slow`)
+#   make test-quick   the same without the end-to-end runs (tests marked `slow`)
+#   make test-browser only the JupyterLab-in-Chromium test (needs Debian's chromium)
+#   make lab          JupyterLab on the notebooks (after `make run`, they find its run folder)
+#   make hooks        install the pre-commit hooks (ruff, ruff format, nbstripout)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 KERNEL := cityscapes-unet
-RUN    ?= runs/synthetic
+# the notebooks' default RUN_DIR (../runs/default from notebooks/): JupyterLab finds this run
+RUN    ?= runs/default
 
-.PHONY: run test test-quick install install-dev lint bench clean
+.PHONY: run test test-quick test-browser lab hooks install install-dev lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +40,15 @@ test: install-dev lint
 
 test-quick: install-dev lint
 	MPLBACKEND=agg $(BIN)/python -m pytest -m "not slow"
+
+test-browser: install-dev
+	MPLBACKEND=agg $(BIN)/python -m pytest tests/test_browser.py
+
+lab: install
+	$(BIN)/jupyter lab notebooks/
+
+hooks: install-dev
+	$(BIN)/pre-commit install
 
 bench: install
 	$(BIN)/python benchmarks/bench_input_pipeline.py

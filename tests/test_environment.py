@@ -53,6 +53,7 @@ def test_every_imported_package_is_listed() -> None:
         "tqdm",
         "kagglehub",
         "PIL",
+        "ipywidgets",
     }
     names = {"cv2": "opencv-python-headless", "sklearn": "scikit-learn", "PIL": "pillow"}
     used = set()
@@ -61,3 +62,13 @@ def test_every_imported_package_is_listed() -> None:
             if m.group(1) in imports:
                 used.add(names.get(m.group(1), m.group(1)))
     assert used <= set(_pyproject_deps()), used - set(_pyproject_deps())
+
+
+def test_pre_commit_runs_ruff_and_strips_notebook_outputs() -> None:
+    """The contributor hooks: lint, format, and notebooks committed without outputs."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    hooks = {h["id"]: h for repo in config["repos"] for h in repo["hooks"]}
+    assert {"ruff-check", "ruff-format", "nbstripout"} <= set(hooks)
+    assert "--keep-id" in hooks["nbstripout"]["entry"], "cell ids stay: small notebook diffs"

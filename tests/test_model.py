@@ -17,21 +17,13 @@ NAMES = ["encoder_1", "encoder_2", "encoder_3", "encoder_4", "bottleneck"]
 @pytest.mark.parametrize(("variant", "bridge"), [("model1", 128), ("model2", 192)])
 def test_layer_names_and_shapes(variant: str, bridge: int) -> None:
     net = model.build_unet(7, (64, 32), variant)
-    widths = model.SPECS[variant].widths
-    for i, width in enumerate(widths, start=1):
-        assert net.get_layer(f"encoder_{i}").output.shape == (
-            None,
-            64 >> (i - 1),
-            32 >> (i - 1),
-            width,
-        )
-        assert net.get_layer(f"decoder_{i}").output.shape == (
-            None,
-            64 >> (i - 1),
-            32 >> (i - 1),
-            width,
-        )
-    assert net.get_layer("bottleneck").output.shape == (None, 4, 2, bridge)
+    spec = model.SPECS[variant]
+    h, w = 64 // spec.stem_stride, 32 // spec.stem_stride  # model 2's stem halves the input
+    for i, width in enumerate(spec.widths, start=1):
+        shape = (None, h >> (i - 1), w >> (i - 1), width)
+        assert net.get_layer(f"encoder_{i}").output.shape == shape
+        assert net.get_layer(f"decoder_{i}").output.shape == shape
+    assert net.get_layer("bottleneck").output.shape == (None, h // 16, w // 16, bridge)
     assert net.get_layer("logits").output.shape == (None, 64, 32, 7)
     assert net.output.shape == (None, 64, 32, 7)
     assert not isinstance(net.get_layer("logits"), keras.layers.Softmax)

@@ -90,3 +90,48 @@ def test_notebook_structure(path: Path) -> None:
     assert {"DATA_DIR", "RUN_DIR", "SEED"} <= set(written)
     assert list(pm.inspect_notebook(str(path))) == written
     assert "colab.research.google.com" in nb.cells[0].source, "title cell has the Colab badge"
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+SETUP_CALL = "notebook.setup(SEED)"
+
+
+@pytest.mark.parametrize("path", series.list_notebooks(), ids=lambda p: p.name)
+def test_setup_runs_before_anything_loads_tensorflow(path: Path) -> None:
+    """The cell after ``parameters`` is the set-up call, so TF's start-up lines stay out."""
+    import nbformat
+
+    code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    at = next(i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
+    assert code[at + 1].source.startswith("from utils import notebook\n")
+    assert SETUP_CALL in code[at + 1].source
+    assert sum(SETUP_CALL in c.source for c in code) == 1
+    assert not any("import" in c.source and "utils" in c.source for c in code[1:at])
+
+
+WIDGET_NOTEBOOKS = {"01": "01_pair_browser", "04": "04_epoch_browser", "05": "05_tsne_browser"}
+WIDGET_NOTEBOOKS["06"] = "06_grad_cam_browser"
+
+
+@pytest.mark.parametrize("number", sorted(WIDGET_NOTEBOOKS))
+def test_browsing_notebooks_show_a_widget(number: str) -> None:
+    """One cell shows a live view (utils.widgets.show), which saves its figure headless."""
+    import nbformat
+
+    path = next(p for p in series.list_notebooks() if p.name.startswith(number))
+    sources = [c.source for c in nbformat.read(path, as_version=4).cells]
+    call = f'widgets.show(browser, RUN_DIR, "{WIDGET_NOTEBOOKS[number]}")'
+    assert sum(call in source for source in sources) == 1
+
+
+def test_make_run_writes_the_run_folder_the_notebooks_read() -> None:
+    """After ``make run``, JupyterLab's notebooks find its data, mapping and models."""
+    import re
+
+    from conftest import ROOT
+
+    make_run = re.search(r"^RUN\s*\?=\s*(\S+)\s*$", (ROOT / "Makefile").read_text(), re.M)
+    assert make_run, "Makefile sets RUN ?= <folder>"
+    for path in series.list_notebooks():
+        run_dir = pm.inspect_notebook(str(path))["RUN_DIR"]["default"].strip("\"'")
+        assert (path.parent / run_dir).resolve() == (ROOT / make_run.group(1)).resolve(), path.name

@@ -138,12 +138,12 @@ def test_pair_detection_and_errors(perfect, tmp_path: Path, capsys) -> None:  # 
     assert predict.photo_of(np.concatenate([photo, photo], 1), mapping).shape == (64, 128, 3)
     forced = predict.photo_of(np.concatenate([photo, photo], 1), mapping, kind="pair")
     assert forced.shape == photo.shape
-    folder, _ = perfect
+    folder, pairs = perfect
     code = predict.main(
-        ["--model", str(tmp_path / "none"), "--input", str(tmp_path), "--out", str(tmp_path / "o")]
+        ["--model", str(tmp_path / "none"), "--input", str(pairs), "--out", str(tmp_path / "o")]
     )
     assert code == 1 and "none: model folder" in capsys.readouterr().err
     code = predict.main(
         ["--model", str(folder), "--input", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]
     )
-    assert code == 1 and "missing: folder not found" in capsys.readouterr().err
+    assert code == 1 and "missing: input not found" in capsys.readouterr().err

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import make_pair, write_image
 from nbformat.v4 import new_code_cell, new_notebook
 
 from utils import series
@@ -23,6 +25,13 @@ def _notebook(path: Path, *sources: str, params: str = 'DATA_DIR = ""\nRUN_DIR =
     }
     nbformat.write(nb, path)
     return path
+
+
+def _pairs(folder: Path) -> Path:
+    """A plain folder of two pair files: a ``--data`` the runner accepts."""
+    for name in ("1.png", "2.png"):
+        write_image(folder / name, make_pair())
+    return folder
 
 
 def _run(data: Path, out: Path, nbdir: Path, *extra: str) -> int:
@@ -59,9 +68,10 @@ def test_runs_in_order_with_declared_parameters(tmp_path: Path) -> None:
     )
     _notebook(nbdir / "02_b.ipynb", WRITE.format(name="b", value="'ran'"))
     out = tmp_path / "run"
-    code = _run(tmp_path, out, nbdir, "--kernel", "python3", "-p", "EPOCHS=5")
+    data = _pairs(tmp_path / "data")
+    code = _run(data, out, nbdir, "--kernel", "python3", "-p", "EPOCHS=5")
     assert code == 0
-    assert json.loads((out / "a.json").read_text()) == [str(tmp_path.resolve()), 5]
+    assert json.loads((out / "a.json").read_text()) == [str(data.resolve()), 5]
     assert json.loads((out / "b.json").read_text()) == "ran"
     assert (out / "executed" / "02_b.ipynb").is_file()
     assert [r["notebook"] for r in json.loads((out / "series.json").read_text())] == [
@@ -78,7 +88,7 @@ def test_failure_names_notebook_and_stops(tmp_path: Path, capsys) -> None:
     _notebook(nbdir / "02_broken.ipynb", "y = 2", "raise RuntimeError('boom in cell')")
     _notebook(nbdir / "03_after.ipynb", WRITE.format(name="after", value="1"))
     out = tmp_path / "run"
-    code = _run(tmp_path, out, nbdir, "--kernel", "python3")
+    code = _run(_pairs(tmp_path / "data"), out, nbdir, "--kernel", "python3")
     err = capsys.readouterr().err
     assert code == 1
     assert "02_broken.ipynb failed in cell" in err and "boom in cell" in err
@@ -90,6 +100,63 @@ def test_unknown_parameter_is_refused(tmp_path: Path, capsys) -> None:
     nbdir = tmp_path / "nbs"
     nbdir.mkdir()
     _notebook(nbdir / "01_a.ipynb", "x = 1")
-    code = _run(tmp_path, tmp_path / "run", nbdir, "-p", "EPOCS=3")
+    code = _run(_pairs(tmp_path / "data"), tmp_path / "run", nbdir, "-p", "EPOCS=3")
     assert code == 1
     assert "EPOCS" in capsys.readouterr().err
+
+
+def _record(text: str, level: int = logging.INFO, func: str = "log_output_message"):  # noqa: ANN202
+    record = logging.LogRecord("papermill", level, __file__, 1, text, None, None, func=func)
+    return record
+
+
+def test_console_shows_cells_epochs_and_warnings_without_progress_bars(capsys) -> None:
+    console = series.Console(["", "EPOCHS = 2", "", "train.train(...)"])
+    for record in (
+        _record("Executing Cell 2---------", func="cell_start"),
+        _record("Executing Cell 3---------", func="cell_start"),  # markdown / injected: no line
+        _record("Executing Cell 4---------", func="cell_start"),
+        _record("<IPython.core.display.Markdown object>"),  # a display's text, no newline
+        _record("Epoch 1/2\n"),
+        _record("\r\x1b[1m1/4\x1b[0m ━━ 1s - loss: 3.1"),
+        _record("\x08\x08\x08\r4/4 ━━━━ 2s - loss: 2.5 - val_loss: 2.6 - val_mean_iou: 0.41\n"),
+        _record(
+            "INFO utils.data: 32\nWARNING utils.data: skipping 1 bad files:\n/d/7.jpg: x\n",
+            logging.WARNING,
+        ),  # fmt: skip
+        _record("scanning: 50%|##  | 1/2\rscanning: 100%|####| 2/2\n", logging.WARNING),
+    ):
+        console.emit(record)
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        "   cell 2/4: EPOCHS = 2",
+        "   cell 4/4: train.train(...)",
+        "     epoch 1/2: loss 2.5, val_loss 2.6, val_mean_iou 0.41",
+        "     WARNING utils.data: skipping 1 bad files:",
+        "     /d/7.jpg: x",
+    ]
+    assert "\r" not in out
+
+
+@pytest.mark.slow
+def test_kernel_start_up_lines_stay_in_the_kernel_log(tmp_path: Path, capfd) -> None:
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir()
+    noise = "import os\nos.write(2, b'I0000 cudart_stub.cc:31] Could not find cuda drivers\\n')"
+    warn = (
+        "import logging\nlogging.basicConfig(format='%(levelname)s %(name)s: %(message)s')\n"
+        "logging.getLogger('utils.x').warning('a real warning')"
+    )  # the project's log format (notebook.setup)
+    _notebook(nbdir / "01_a.ipynb", noise, warn)
+    out = tmp_path / "run"
+    assert _run(_pairs(tmp_path / "data"), out, nbdir, "--kernel", "python3") == 0
+    console = capfd.readouterr()
+    assert "cudart" not in console.out + console.err and "IPKernelApp" not in console.err
+    assert "a real warning" in console.out  # the project's warnings still show
+    kernel_log = (out / "executed" / "01_a.kernel.log").read_text()
+    assert "Could not find cuda drivers" in kernel_log
+    assert "without encryption" not in kernel_log  # IPC transport, not TCP
+    outputs = [o for c in nbformat.read(out / "executed" / "01_a.ipynb", 4).cells
+               for o in c.get("outputs", [])]  # fmt: skip
+    assert not any("cudart" in o.get("text", "") for o in outputs)
+    assert any("a real warning" in o.get("text", "") for o in outputs)

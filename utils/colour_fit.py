@@ -9,7 +9,12 @@ classes whose colour falls into another class's cluster are *absorbed* (a merge)
 Agreement is measured on *named* pixels: those within ``NAMED_DISTANCE`` of an official colour,
 the only pixels whose true class the colour tells us (JPEG blur makes the rest ambiguous).
 
-    python -m utils.colour_fit --data DIR --method palette|kmeans [--k 13] --out mapping.json
+    python -m utils.colour_fit --method palette --out mapping.json
+    python -m utils.colour_fit --data DIR --method kmeans [--k 13] --out mapping.json
+
+``--data`` is a dataset folder (its training split is sampled) or a plain folder of pair files.
+Options are checked before any pixel is read: ``--k`` from 1 to ``MAX_K``, and the k-means
+options (``--data``, ``--k``, ``--images``, ``--pixels``, ``--seed``) only with ``--method kmeans``.
 """
 
 from __future__ import annotations
@@ -17,19 +22,23 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from utils import labels
+from utils import checks, labels, runio
 from utils.colours import ColourMapping, nearest_centre
-from utils.data import DatasetError, find_dataset, read_pair
+from utils.data import pair_files, read_pair
 from utils.labels import NAMED_DISTANCE  # the same "named pixel" radius as notebook 01
 
 VOID = "void"  # name of the void group in reports and agreement tables
 N_INIT = 4  # k-means restarts (k-means++ seeding); the best inertia wins
+DEFAULT_K = 13
+MAX_K = 64  # 29 official colours; more clusters only split JPEG blur (k=64: ~40 s on 2 cores)
+KMEANS_OPTIONS = ("data", "k", "images", "pixels", "seed")
 
 
 # --------------------------------------------------------------------------- sampling
@@ -274,27 +283,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m utils.colour_fit",
         description="Build (palette) or fit (kmeans) a colour mapping and save it as JSON.",
     )
-    ap.add_argument("--data", help="dataset folder (its training split is sampled; kmeans only)")
+    ap.add_argument("--data", help="dataset folder or folder of pair files (kmeans only)")
     ap.add_argument("--method", choices=("palette", "kmeans"), default="palette")
-    ap.add_argument("--k", type=int, default=13, help="number of k-means clusters (default 13)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the pixel sample and k-means")
-    ap.add_argument("--images", type=int, default=500, help="images to sample pixels from")
-    ap.add_argument("--pixels", type=int, default=200_000, help="pixels in the sample")
+    ap.add_argument("--k", type=int, help=f"k-means clusters, 1 to {MAX_K} (default {DEFAULT_K})")
+    ap.add_argument("--seed", type=int, help="seed of the pixel sample and k-means (default 0)")
+    ap.add_argument("--images", type=int, help="images to sample pixels from (default 500)")
+    ap.add_argument("--pixels", type=int, help="pixels in the sample (default 200000)")
     ap.add_argument("--out", required=True, help="JSON file to write (e.g. RUN_DIR/mapping.json)")
     args = ap.parse_args(argv)
+    given = [f"--{name}" for name in KMEANS_OPTIONS if getattr(args, name) is not None]
+    if args.method == "palette" and given:
+        ap.error(f"{', '.join(given)} only apply to --method kmeans (the palette is fixed)")
+    if args.method == "kmeans" and not args.data:
+        ap.error("--method kmeans needs --data DIR")
+    k = DEFAULT_K if args.k is None else args.k
+    images = 500 if args.images is None else args.images
+    pixels = 200_000 if args.pixels is None else args.pixels
+    seed = 0 if args.seed is None else args.seed
+    try:
+        checks.whole("--k", k, 1)
+        checks.number("--k", k, maximum=MAX_K)
+        checks.whole("--images", images, 1)
+        checks.whole("--pixels", pixels, k)
+        checks.whole("--seed", seed, 0)
+        out = runio.writable_file(args.out)
+    except checks.ParameterError as e:
+        ap.error(str(e))
+    except OSError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     if args.method == "palette":
         mapping = ColourMapping.palette()
     else:
-        if not args.data:
-            ap.error("--method kmeans needs --data DIR")
         try:
-            files = find_dataset(args.data).train
-        except DatasetError as e:
+            files = pair_files(args.data, "train")
+            sample = sample_label_pixels(files, images, pixels, seed, progress=sys.stderr.isatty())
+        except ValueError as e:  # DatasetError too: it names the file or folder
             print(f"error: {e}", file=sys.stderr)
             return 1
-        pixels = sample_label_pixels(files, args.images, args.pixels, args.seed)
-        mapping = fit_kmeans(pixels, args.k, args.seed)
-    path = mapping.save(args.out)
+        print(f"fitting k-means: k={k} on {len(sample)} pixels, {N_INIT} restarts ...", flush=True)
+        start = time.perf_counter()
+        mapping = fit_kmeans(sample, k, seed)
+        print(f"fitted in {time.perf_counter() - start:.0f} s")
+    path = mapping.save(out)
     merged = mapping.info.get("absorbed", {})
     print(f"{mapping.method}: {mapping.num_classes} classes -> {path}")
     if merged:

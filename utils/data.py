@@ -11,10 +11,13 @@ import logging
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+
+from utils import checks
+from utils.checks import DatasetError, check_pair_shape  # noqa: F401 - also used as data.*
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,7 @@ STRAY_FILES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
 DEFAULT_VAL_FRACTION = 0.1
 DEFAULT_SPLIT_SEED = 42
 HOLDOUTS = ("city", "random")
+SPLITS = ("val", "train", "all")
 # The official Cityscapes train list, in the order the Kaggle pair files 1.jpg .. 2975.jpg follow
 # (sorted by city; see ../shared/data/README.md): (city, number of images).
 CITYSCAPES_TRAIN_CITIES = (
@@ -37,10 +41,6 @@ CITYSCAPES_TRAIN_CITIES = (
 )  # fmt: skip
 
 
-class DatasetError(ValueError):
-    """A data file or folder is missing or malformed; the message names it."""
-
-
 @dataclass(frozen=True)
 class Splits:
     """The pair files of a dataset, split into training and validation lists."""
@@ -49,6 +49,7 @@ class Splits:
     train: list[Path]
     val: list[Path]
     layout: str  # "train+val" or "train only (held-out val)"
+    skipped: tuple[tuple[Path, str], ...] = ()  # (file, problem) left out by skip_bad_files
 
 
 # --------------------------------------------------------------------------- finding the data
@@ -79,21 +80,39 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return sorted(images, key=_natural_key)
 
 
+def holds_images(folder: Path) -> bool:
+    """Whether ``folder`` holds image files directly (a plain folder of pair files)."""
+    return folder.is_dir() and any(
+        p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() for p in folder.iterdir()
+    )
+
+
 def locate_split_dirs(root: str | os.PathLike) -> tuple[Path, Path | None]:
     """The ``train`` and (if present) ``val`` folders under any of the Kaggle layouts.
 
     Accepted: ``root/{train,val}``, ``root/cityscapes_data/{train,val}``,
-    ``root/cityscapes_data/cityscapes_data/{train,val}``, or a root holding only ``train/``.
+    ``root/cityscapes_data/cityscapes_data/{train,val}``, a root holding only ``train/``, or a
+    plain folder of pair files (treated like ``train/`` alone).
     """
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise DatasetError(f"{root}: dataset folder not found")
-    for base in (root, root / "cityscapes_data", root / "cityscapes_data" / "cityscapes_data"):
+        what = "is a file, not a folder" if root.exists() else "dataset folder not found"
+        raise DatasetError(f"{root}: {what}")
+    bases = (root, root / "cityscapes_data", root / "cityscapes_data" / "cityscapes_data")
+    for base in bases:
         if (base / "train").is_dir():
             val = base / "val"
             return base / "train", (val if val.is_dir() else None)
+    if holds_images(root):
+        return root, None
+    vals = [base / "val" for base in bases if (base / "val").is_dir()]
+    if vals:
+        raise DatasetError(
+            f"{root}: has {vals[0].relative_to(root)}/ but no train/ folder; to use those pairs "
+            f"alone, give the folder itself: {vals[0]}"
+        )
     raise DatasetError(
-        f"{root}: no train/ folder found (looked in ., cityscapes_data/ and "
+        f"{root}: no train/ folder and no image files (looked in ., cityscapes_data/ and "
         "cityscapes_data/cityscapes_data/)"
     )
 
@@ -202,27 +221,34 @@ def find_dataset(
     train = list_images(train_dir)
     if val_dir is not None:
         return Splits(root, train, list_images(val_dir), "train+val")
-    if holdout == "random":
-        train, val = holdout_split(train, val_fraction, seed)
-        how = f"held out a random {val_fraction:.0%} (seed {seed})"
-    else:
-        train, val, how = city_holdout_split(train, val_fraction)
+    try:
+        if holdout == "random":
+            train, val = holdout_split(train, val_fraction, seed)
+            how = f"held out a random {val_fraction:.0%} (seed {seed})"
+        else:
+            train, val, how = city_holdout_split(train, val_fraction)
+    except DatasetError as e:  # name the folder: "only 1 files" alone does not say where
+        raise DatasetError(f"{train_dir}: {e} (and there is no val/ folder)") from None
     return Splits(root, train, val, f"train only ({how})")
 
 
+def pair_files(path: str | os.PathLike, split: str = "all") -> list[Path]:
+    """The pair files a ``--data`` folder names: a split of a dataset, or a plain folder's all.
+
+    A folder holding image files itself (and no ``train/``) is a plain folder of pairs: every
+    file is used whatever ``split`` says. Otherwise ``split`` ("val", "train" or "all") of
+    :func:`find_dataset`; its errors (which name the folder) are not hidden.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split={split!r}; choose from {SPLITS}")
+    root = Path(path).expanduser()
+    if holds_images(root) and not (root / "train").is_dir():
+        return list_images(root)
+    splits = find_dataset(root)
+    return {"val": splits.val, "train": splits.train, "all": splits.train + splits.val}[split]
+
+
 # --------------------------------------------------------------------------- reading pairs
-def check_pair_shape(shape: tuple[int, ...], path: str | os.PathLike) -> None:
-    """Raise ``DatasetError`` naming ``path`` unless ``shape`` is RGB with width 2 x height."""
-    if len(shape) != 3 or shape[2] != 3:
-        channels = 1 if len(shape) == 2 else shape[2]
-        raise DatasetError(f"{path}: expected 3 colour channels, found {channels}")
-    h, w = shape[:2]
-    if w % 2:
-        raise DatasetError(f"{path}: odd width {w}; a pair image is two halves side by side")
-    if w != 2 * h:
-        raise DatasetError(f"{path}: size {w}x{h} is not 2:1 (photo and label side by side)")
-
-
 def split_pair(
     image: np.ndarray, path: str | os.PathLike = "<array>"
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -257,22 +283,32 @@ def read_pair(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     return split_pair(read_image(path), path)
 
 
-def check_files(files: Sequence[Path]) -> list[Path]:
-    """Check every file's header (format, size, channels) without decoding; raise on the first bad.
+def check_files(files: Sequence[Path], skip_bad: bool = False) -> list[Path]:
+    """The files, after decoding each in full (``checks.decode_problems``); bad ones are named.
 
-    Pillow reads only the header here, so checking 3000 files takes well under a second.
+    A bad file raises ``DatasetError`` listing all bad files, or with ``skip_bad`` is left out
+    of the returned list with a warning that lists them (never silently).
     """
-    from PIL import Image, UnidentifiedImageError
+    problems = checks.decode_problems(files)
+    if problems and not skip_bad:
+        raise checks.bad_files_error(problems)
+    if problems:
+        log.warning("skipping %d bad files:\n%s", len(problems), checks.describe_problems(problems))
+    return [f for f in files if Path(f) not in problems]
 
-    for f in files:
-        try:
-            with Image.open(f) as im:
-                w, h = im.size
-                bands = len(im.getbands())
-        except (UnidentifiedImageError, OSError) as e:
-            raise DatasetError(f"{f}: not a readable image ({e.__class__.__name__})") from e
-        check_pair_shape((h, w, bands) if bands > 1 else (h, w), f)
-    return list(files)
+
+def skip_bad_files(splits: Splits) -> Splits:
+    """``splits`` without the files that fail :func:`check_files`; ``skipped`` lists them.
+
+    Files are left out after the split, so the held-out cities stay the same. Logs a warning
+    naming every skipped file.
+    """
+    problems = checks.decode_problems(splits.train + splits.val)
+    if problems:
+        log.warning("skipping %d bad files:\n%s", len(problems), checks.describe_problems(problems))
+    train = [f for f in splits.train if f not in problems]
+    val = [f for f in splits.val if f not in problems]
+    return replace(splits, train=train, val=val, skipped=tuple(problems.items()))
 
 
 # --------------------------------------------------------------------------- tf.data pipeline
@@ -325,8 +361,9 @@ def make_dataset(
     files -> read -> parallel decode -> split -> resize (area / nearest) -> label colours to ids
     (``label_mapper``, e.g. ``ColourMapping.tf_apply``) -> cache -> shuffle -> batch -> float
     -> prefetch. Augmentation (``utils.augment``) is mapped over the result, after the cache, so
-    that every epoch draws new transforms. ``check`` validates all file headers first so a bad
-    file is named. ``native_labels`` keeps the labels at their own resolution (for scoring).
+    that every epoch draws new transforms. ``check`` decodes every file once first
+    (:func:`check_files`) so that bad files are named up front, all of them, rather than one
+    failing mid-epoch. ``native_labels`` keeps the labels at their own resolution (scoring).
     """
     import tensorflow as tf
 

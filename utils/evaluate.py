@@ -9,11 +9,17 @@ files (all of them). Scores are at the labels' native resolution: logits resized
 the label size, as ``utils.predict`` writes them; ``--tta flip`` averages photo and mirror.
 Scores are dataset-level, from one confusion matrix (see ``utils.metrics``). Writes
 ``OUT/evaluation.json`` and ``OUT/confusion_matrix.png`` (default OUT: MODEL/evaluation).
+
+Bad input: ``--out`` is checked before the model loads, and every pair file is decoded once
+before the evaluation starts, all bad files named (``--skip-bad-files`` leaves them out and
+lists them). If writing the results fails at the end, the scores are still printed and the
+message says where they could not be written (exit status 1).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -22,21 +28,17 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from utils import data, inference, metrics, model, runio, viz
+from utils import checks, data, inference, metrics, model, runio, viz
 from utils.viz import training as viz_training
 
-SPLITS = ("val", "train", "all")
+log = logging.getLogger(__name__)
+
+SPLITS = data.SPLITS
 
 
 def dataset_files(data_dir: str | os.PathLike, split: str = "val") -> list[Path]:
     """Pair files to evaluate: a split of a dataset folder, or every image of a plain folder."""
-    if split not in SPLITS:
-        raise ValueError(f"split {split!r}; choose from {SPLITS}")
-    try:
-        splits = data.find_dataset(data_dir)
-    except data.DatasetError:
-        return data.list_images(data_dir)  # a plain folder of pair files
-    return {"val": splits.val, "train": splits.train, "all": splits.train + splits.val}[split]
+    return data.pair_files(data_dir, split)
 
 
 def confusion_matrices(
@@ -163,24 +165,43 @@ def evaluate(
     epoch: int | None = None,
     batch_size: int = 16,
     tta: str = "none",
+    skip_bad: bool = False,
 ) -> dict:
-    """Scores (``score_model``) of the best model or of ``epoch`` on ``files``; JSON + figure."""
+    """Scores (``score_model``) of the best model or of ``epoch`` on ``files``; JSON + figure.
+
+    The output folder is checked first and every file decoded before the model runs (bad files
+    raise, or with ``skip_bad`` are left out and listed in ``skipped_files``). A failed write
+    at the end keeps the scores: ``not_saved`` says where and why, and nothing is raised.
+    """
+    checks.whole("batch_size", batch_size, 1)
+    if epoch is not None:
+        checks.whole("epoch", epoch, 1)
+    inference.check_tta(tta)
+    out = runio.writable_dir(out_dir or model.model_dir_of(model_dir) / "evaluation")
     net, mapping, config = model.load_trained(model_dir)
     if epoch is not None:
         net = model.load_epoch(model_dir, epoch)
-    result = score_model(net, files, mapping, config["input_size"], tta=tta, batch_size=batch_size)
+    good = data.check_files(list(files), skip_bad=skip_bad)
+    skipped = sorted(set(map(str, files)) - set(map(str, good)))
+    log.info("scoring %d files with %s (TTA %s)", len(good), model_dir, tta)
+    result = score_model(net, good, mapping, config["input_size"], tta=tta, batch_size=batch_size)
     result.update(
-        model=str(Path(model_dir)), weights=f"epoch {epoch}" if epoch else "best (model.keras)"
+        model=str(Path(model_dir)),
+        weights=f"epoch {epoch}" if epoch else "best (model.keras)",
+        skipped_files=skipped,
+        out_dir=str(out),
     )
-    out = Path(out_dir) if out_dir else model.model_dir_of(model_dir) / "evaluation"
-    runio.save_json(result, out / "evaluation.json")
-    title = f"{config['variant']} ({result['weights']}) on {len(files)} images: row-normalised"
-    fig = viz_training.confusion_matrix(
-        np.asarray(result["confusion_matrix"]), mapping.class_names, title
-    )
-    viz.save_png(fig, out / "confusion_matrix.png")
-    plt.close(fig)
-    result["out_dir"] = str(out)
+    try:
+        runio.save_json(result, out / "evaluation.json")
+        title = f"{config['variant']} ({result['weights']}) on {len(good)} images: row-normalised"
+        fig = viz_training.confusion_matrix(
+            np.asarray(result["confusion_matrix"]), mapping.class_names, title
+        )
+        viz.save_png(fig, out / "confusion_matrix.png")
+        plt.close(fig)
+    except OSError as e:
+        result["not_saved"] = f"{out}: {e.strerror or e}"
+        log.warning("evaluation results could not be written to %s", result["not_saved"])
     return result
 
 
@@ -220,16 +241,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="none",
         help="flip: average the logits of each photo and its mirror image",
     )
+    ap.add_argument(
+        "--skip-bad-files",
+        action="store_true",
+        help="leave unreadable or malformed pair files out (listed) instead of stopping",
+    )
     args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        checks.whole("--batch-size", args.batch_size, 1)
+        if args.epoch is not None:
+            checks.whole("--epoch", args.epoch, 1)
+    except checks.ParameterError as e:
+        ap.error(str(e))
     try:
         files = dataset_files(args.data, args.split)
-        result = evaluate(args.model, files, args.out, args.epoch, args.batch_size, args.tta)
-    except (FileNotFoundError, ValueError) as e:
+        result = evaluate(
+            args.model, files, args.out, args.epoch, args.batch_size, args.tta,
+            skip_bad=args.skip_bad_files,
+        )  # fmt: skip
+    except (OSError, ValueError) as e:
         print(f"evaluate failed: {e}", file=sys.stderr)
         return 1
     print(report(result))
     small = result["at_input_size"]
     print(f"(at the model's input size, secondary: mIoU {small['mean_iou']:.4f})")
+    if result["skipped_files"]:
+        print(f"left out {len(result['skipped_files'])} bad files: {result['skipped_files']}")
+    if "not_saved" in result:
+        print(f"evaluate: the scores above could not be written to {result['not_saved']}",
+              file=sys.stderr)  # fmt: skip
+        return 1
     print(f"saved {result['out_dir']}/evaluation.json and confusion_matrix.png")
     return 0
 

@@ -119,6 +119,26 @@ def scan(
     return result
 
 
+def sample_pairs(
+    files: Sequence[Path], n: int, seed: int = 0
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[str]]:
+    """Up to ``n`` readable pairs drawn at random (seeded) for display, and their file names.
+
+    Unreadable or malformed files are passed over (the integrity report of :func:`scan` lists
+    them), so a bad file drawn as a sample never stops notebook 01.
+    """
+    picks = []
+    for i in np.random.default_rng(seed).permutation(len(files)):
+        if len(picks) == n:
+            break
+        try:
+            picks.append((int(i), read_pair(files[i])))
+        except DatasetError:
+            continue
+    picks.sort(key=lambda pick: pick[0])
+    return [pair for _, pair in picks], [files[i].name for i, _ in picks]
+
+
 def frequent_colours(scan_result: DatasetScan, n: int = 24) -> list[tuple[tuple, int, str, float]]:
     """The ``n`` most frequent label colours (5-bit bins), nearest official label, distance."""
     official, _, names = labels.reference_colours()

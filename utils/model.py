@@ -63,10 +63,20 @@ class UNetSpec:
 SPECS = {
     "model1": UNetSpec(widths=(16, 32, 48, 64), bridge=128),
     "model2": UNetSpec(
-        widths=(32, 64, 96, 128), bridge=192, residual=True, dropout=0.1, stem_stride=2,
-        stem_width=24, context="ppm",
-    ),  # fmt: skip
+        widths=(32, 64, 96, 128),
+        bridge=192,
+        residual=True,
+        dropout=0.1,
+        stem_stride=2,
+        stem_width=24,
+        context="ppm",
+    ),
 }
+
+
+def input_divisor(spec: UNetSpec) -> int:
+    """What the input height and width must be multiples of: the stem stride x 2**depth."""
+    return spec.stem_stride * 2 ** len(spec.widths)
 
 
 def spec_for(variant: str, **overrides) -> UNetSpec:
@@ -166,7 +176,7 @@ def build_unet(
         raise ValueError(f"upsampling must be 'bilinear' or 'transpose', got {spec.upsampling!r}")
     h, w = (int(s) for s in input_size)
     depth = len(spec.widths)
-    factor = spec.stem_stride * 2**depth
+    factor = input_divisor(spec)
     if h % factor or w % factor:
         raise ValueError(f"input size {h}x{w} is not divisible by {factor} (stem and encoder)")
     inputs = keras.Input((h, w, 3), name="photo")
@@ -210,7 +220,9 @@ def build_unet(
 
 # --------------------------------------------------------------------------- trained models
 def _need(path: Path, what: str) -> Path:
-    """``path`` if it exists, else an error naming it and what it should hold."""
+    """``path`` if it is a file, else an error naming it and what it should hold."""
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder, expected the {what} file")
     if not path.exists():
         raise FileNotFoundError(f"{path}: {what} not found")
     return path
@@ -221,6 +233,8 @@ def model_dir_of(model: str | os.PathLike) -> Path:
     path = Path(model)
     if path.is_file() and path.suffix == ".keras":
         return path.parent
+    if path.is_file():
+        raise NotADirectoryError(f"{path}: is a file; give the model folder or its {MODEL_FILE}")
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: model folder (RUN_DIR/models/<variant>/) not found")
     return path
@@ -258,7 +272,11 @@ def load_trained(model_dir: str | os.PathLike) -> tuple[keras.Model, ColourMappi
     folder = model_dir_of(model_dir)
     config = load_config(folder)
     mapping = ColourMapping.load(_need(folder / MAPPING_FILE, "colour mapping (mapping.json)"))
-    model = keras.models.load_model(_need(folder / MODEL_FILE, "trained model"), compile=False)
+    path = _need(folder / MODEL_FILE, "trained model")
+    try:  # Keras says "File not found" for a broken zip and KeyError for a zip of other things
+        model = keras.models.load_model(path, compile=False)
+    except Exception as e:  # noqa: BLE001 - any failure here means the same to the user
+        raise ValueError(f"{path}: not a readable Keras model ({type(e).__name__})") from e
     return model, mapping, config
 
 
@@ -278,7 +296,10 @@ def load_epoch(model_dir: str | os.PathLike, epoch: int) -> keras.Model:
             f"{weights}: no weights for epoch {epoch} (have {', '.join(have) or 'none'})"
         )
     model = build_from_config(load_config(folder))
-    model.load_weights(weights)
+    try:
+        model.load_weights(weights)
+    except Exception as e:  # noqa: BLE001 - a truncated or foreign file, or other shapes
+        raise ValueError(f"{weights}: not readable weights for this model ({e})") from e
     return model
 
 

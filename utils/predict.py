@@ -10,6 +10,10 @@ model's input size as in training (area averaging), the logits are resized back 
 their argmax is written as ``OUT/<name>.png`` in the mapping's display colours (the official
 Cityscapes colours for the palette mapping). ``--overlay`` also writes the prediction blended
 over the photo to ``OUT/overlay/<name>.png``.
+
+Bad input: ``--out`` is checked before the model loads; every readable input is predicted, then
+every unreadable one is listed and the exit status is 1 (``--skip-bad-files``: listed, status 0).
+Each PNG is written atomically, so a killed run leaves only complete files.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import data, inference, labels, model, runio
+from utils import checks, data, inference, labels, model, runio
 from utils.colours import ColourMapping, nearest_centre
 
 log = logging.getLogger(__name__)
@@ -32,6 +36,17 @@ LABEL_DISTANCE = 40  # RGB distance within which a pixel counts as "a label colo
 LABEL_SHARE = 0.85  # real label halves: >= 0.90 within 40; real photos: <= 0.78 (measured)
 OVERLAY_ALPHA = 0.5
 KINDS = ("auto", "pair", "photo")
+
+
+class BadInputs(data.DatasetError):
+    """Some inputs could not be read; the others were predicted (``written``)."""
+
+    def __init__(self, problems: dict[Path, str], written: list[Path]) -> None:
+        super().__init__(
+            f"{len(problems)} inputs could not be read ({len(written)} label images were "
+            f"written):\n{checks.describe_problems(problems)}"
+        )
+        self.problems, self.written = problems, written
 
 
 def label_colour_share(image: np.ndarray, mapping: ColourMapping, step: int = 2) -> float:
@@ -80,6 +95,8 @@ def write_png(path: Path, rgb: np.ndarray) -> Path:
 def list_inputs(path: str | os.PathLike) -> list[Path]:
     """The image files to predict: one file, or every image in a folder (natural order)."""
     path = Path(path)
+    if not path.exists():
+        raise data.DatasetError(f"{path}: input not found (no such file or folder)")
     if path.is_file():
         return [path]
     files = data.list_images(path)
@@ -99,24 +116,38 @@ def write_predictions(
     kind: str = "auto",
     progress: bool = True,
     tta: str = "none",
+    skip_bad: bool = False,
 ) -> list[Path]:
-    """Predict every input image and write its label PNG (and overlay); returns the PNG paths."""
+    """Predict every readable input and write its label PNG (and overlay); the PNG paths.
+
+    Checks ``out_dir`` before loading the model. An unreadable input does not stop the others:
+    at the end ``BadInputs`` lists every one (with ``skip_bad``: a warning lists them instead).
+    """
     from tqdm.auto import tqdm
 
-    if kind not in KINDS:
-        raise ValueError(f"kind {kind!r}; choose from {KINDS}")
+    checks.choice("kind", kind, KINDS)
     inference.check_tta(tta)
-    net, mapping, config = model.load_trained(model_dir)
     files = list_inputs(inputs)
-    out_dir = Path(out_dir)
-    written = []
+    out_dir = runio.writable_dir(out_dir)
+    net, mapping, config = model.load_trained(model_dir)
+    written, problems = [], {}
     for f in tqdm(files, desc="predict", unit="image", disable=not progress):
-        photo = photo_of(data.read_image(f), mapping, kind, str(f))
+        try:
+            photo = photo_of(data.read_image(f), mapping, kind, str(f))
+        except data.DatasetError as e:
+            problems[f] = str(e).removeprefix(f"{f}: ")
+            continue
         ids = inference.predict_photo(net, photo, config["input_size"], tta)
         colour = labels.colourise(ids, mapping.display_colours)
         written.append(write_png(out_dir / f"{f.stem}.png", colour))
         if with_overlay:
             write_png(out_dir / "overlay" / f"{f.stem}.png", overlay(photo, colour))
+    if problems and not skip_bad:
+        raise BadInputs(problems, written)
+    if problems:
+        log.warning(
+            "skipped %d unreadable inputs:\n%s", len(problems), checks.describe_problems(problems)
+        )
     return written
 
 
@@ -141,8 +172,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="none",
         help="flip: average the logits of each photo and its mirror image (twice the time)",
     )
+    ap.add_argument(
+        "--skip-bad-files",
+        action="store_true",
+        help="predict the readable inputs and list the unreadable ones, exit status 0",
+    )
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         written = write_predictions(
             args.model,
@@ -151,8 +187,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             with_overlay=args.overlay,
             kind=args.kind,
             tta=args.tta,
+            progress=sys.stderr.isatty(),
         )
-    except (FileNotFoundError, ValueError) as e:
+    except BadInputs as e:  # every readable input was predicted; the bad ones are listed
+        print(f"wrote {len(e.written)} label images to {args.out}")
+        if args.skip_bad_files:
+            listed = checks.describe_problems(e.problems)
+            print(f"skipped {len(e.problems)} unreadable inputs:\n{listed}")
+            return 0
+        print(f"predict failed: {e}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as e:
         print(f"predict failed: {e}", file=sys.stderr)
         return 1
     print(f"wrote {len(written)} label images to {args.out}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -77,22 +77,63 @@ def current_umask() -> int:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place.
+    """Write ``data`` to a file beside ``path``, then rename it into place.
 
-    The file gets the permissions of a plainly created one (``0o666`` less the umask, e.g.
-    ``0644``), not ``mkstemp``'s private ``0600``; no temporary file is left on an error.
+    On Linux the bytes first go to an unnamed file (``O_TMPFILE``) that is given a name only
+    once complete, so even a process killed with SIGKILL mid-write leaves neither a partial file
+    nor a temporary one; elsewhere a named temporary file, removed on any error. The file gets
+    the permissions of a plainly created one (``0o666`` less the umask, e.g. ``0644``).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
+    try:  # the mode is masked by the umask, as for any new file
+        fd, unnamed = os.open(path.parent, os.O_TMPFILE | os.O_WRONLY, 0o666), True
+    except (AttributeError, OSError):  # not Linux, or a file system without O_TMPFILE
+        fd, unnamed = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666), False
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.chmod(tmp, 0o666 & ~current_umask())
+            f.flush()
+            if unnamed:  # a name for it (linkat with AT_SYMLINK_FOLLOW, as open(2) shows)
+                folder = os.open(path.parent, os.O_RDONLY)
+                try:
+                    os.link(f"/proc/self/fd/{fd}", tmp.name, dst_dir_fd=folder)
+                finally:
+                    os.close(folder)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    return path
+
+
+def writable_dir(path: str | os.PathLike) -> Path:
+    """``path`` if it is, or can be made, a folder this process may write in; creates nothing.
+
+    Commands call this on ``--out`` before they start work: a file in the way or a read-only
+    folder is named at once, not after the work is done.
+    """
+    path = Path(path).expanduser()
+    existing = next(p for p in (path, *path.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        raise NotADirectoryError(
+            f"{existing}: is a file, not a folder" + ("" if existing == path else f" ({path})")
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(
+            f"{existing}: folder is not writable"
+            + ("" if existing == path else f" (to create {path})")
+        )
+    return path
+
+
+def writable_file(path: str | os.PathLike) -> Path:
+    """``path`` if a file can be written there (its folder is writable, it is no folder)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder; give a file name")
+    writable_dir(path.parent)
     return path
 
 

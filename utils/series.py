@@ -5,25 +5,45 @@
         --only 01 -p MAX_IMAGES=0
 
 Executed notebooks go to ``<out>/executed/``; every notebook gets ``DATA_DIR`` and ``RUN_DIR``
-(absolute) plus the ``-p`` parameters it declares. The run stops at the first failing notebook
-and names it and the failing cell.
+(absolute) plus the ``-p`` parameters it declares. Before any kernel starts, ``--data``,
+``--out`` and every ``-p`` value are checked (type as the notebook's declared default, range,
+and training parameters by ``TrainConfig.check``). The console shows each notebook, each code
+cell as it starts, one line per training epoch and the notebooks' warnings, never ``\\r``
+progress bars; a kernel's own stderr (Jupyter and TensorFlow start-up lines) goes to
+``<out>/executed/<notebook>.kernel.log``. The run stops at the first failing notebook and names
+it and the failing cell, and after a notebook whose metrics list problem files.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
+import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from utils import runio
+from utils import checks, data, notebook, runio
 from utils.notebook import SYNTHETIC
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 PROJECT_KERNEL = "cityscapes-unet"  # registered by `make install` (python -m ipykernel install)
+# Kernel environment defaults (a value set in the environment wins): figures to files only, no
+# TensorFlow C++ info/warning/error lines (absl, oneDNN, CUDA probing, cuInit).
+KERNEL_ENV = {"MPLBACKEND": "agg", "TF_CPP_MIN_LOG_LEVEL": "3"}
+# IPC sockets: no "[IPKernelApp] WARNING | Kernel is running over TCP without encryption".
+KERNEL_CONFIG = {"KernelManager": {"transport": "ipc"}}
+# C-level output (TensorFlow's absl lines before any setting applies) stays on the kernel's own
+# stderr, i.e. its log file, instead of being copied into the notebook's outputs.
+KERNEL_ARGS = ["--IPKernelApp.capture_fd_output=False"]
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x08]")
+EPOCH = re.compile(r"\bEpoch (\d+/\d+)$")
+METRIC = re.compile(r"\b(loss|val_\w+): ([-+0-9.e]+)")
+WARNING = re.compile(r"^(WARNING|ERROR|CRITICAL)\b|\b\w*(Warning|Error): ")
 
 
 class NotebookFailed(RuntimeError):
@@ -76,6 +96,141 @@ def default_kernel() -> str:
     return PROJECT_KERNEL if PROJECT_KERNEL in find_kernel_specs() else "python3"
 
 
+# --------------------------------------------------------------------------- checks up front
+def check_data(data_arg: str) -> None:
+    """``--data`` is "synthetic", "kaggle", a dataset folder or a plain folder of pairs."""
+    if data_arg not in (SYNTHETIC, "kaggle"):
+        data.find_dataset(data_arg)  # names the folder and what is missing
+
+
+def check_training(nb: Path, declared: dict, given: dict) -> None:
+    """Training parameters of a notebook that declares ``VARIANT``, as ``TrainConfig.check``.
+
+    A parameter whose lower-case name is a ``TrainConfig`` field (``IMAGE_SIZE``, ``EPOCHS``,
+    ...) is checked with the notebook's other such values, for each variant trained.
+    """
+    notebook.quiet_tensorflow()  # the runner's console stays free of TensorFlow's start-up lines
+    from utils import model, train  # imports TensorFlow: only when training parameters are given
+
+    names = {f.name for f in dataclasses.fields(train.TrainConfig)}
+    values = {}
+    for name, info in declared.items():
+        if name.lower() in names:
+            try:
+                values[name.lower()] = ast.literal_eval(info["default"])
+            except (ValueError, SyntaxError):
+                continue
+    values.update({k.lower(): v for k, v in given.items() if k.lower() in names})
+    variant = values.pop("variant", "model1")
+    try:
+        checks.choice("variant", variant, (*model.VARIANTS, "both"))
+        for v in model.VARIANTS if variant == "both" else (variant,):
+            train.TrainConfig(variant=v, **values).check()
+    except checks.ParameterError as e:
+        why = f"{e.allowed} ({nb.name}, VARIANT={variant!r})"
+        raise checks.ParameterError(f"-p {e.name.upper()}", e.value, why) from None
+
+
+def check_parameters(declared: dict[Path, dict], given: dict) -> None:
+    """Every ``-p`` value against each notebook that declares it; unknown names refused."""
+    unknown = set(given) - {name for params in declared.values() for name in params}
+    if unknown:
+        raise ValueError(f"parameters {sorted(unknown)} are declared by none of the notebooks run")
+    for nb, params in declared.items():
+        mine = {k: v for k, v in given.items() if k in params}
+        for name, value in mine.items():
+            try:
+                checks.notebook_parameter(name, value, params[name]["default"])
+            except checks.ParameterError as e:
+                why = f"{e.allowed} ({nb.name})"
+                raise checks.ParameterError(f"-p {name}", value, why) from None
+        if "VARIANT" in params and mine:  # a training notebook
+            check_training(nb, params, mine)
+
+
+def problem_files(out: Path, nb: Path) -> list[dict]:
+    """The ``problems`` listed in ``RUN_DIR/metrics/<notebook>.json`` (notebook 01: bad files)."""
+    path = runio.metrics_path(out, nb.stem)
+    numbers = runio.load_json(path) if path.is_file() else {}
+    return list(numbers.get("problems", [])) if isinstance(numbers, dict) else []
+
+
+# --------------------------------------------------------------------------- console
+class Console(logging.Handler):
+    """papermill's log (``log_output=True``) -> one console line per code cell, training epoch
+    (loss and validation metrics of Keras' end-of-epoch line) and notebook warning; no ``\\r``."""
+
+    def __init__(self, cells: Sequence[str]) -> None:
+        super().__init__()
+        self.cells = list(cells)  # first source line of each cell of the executed notebook, or ""
+        self.partial = {logging.INFO: "", logging.WARNING: ""}  # unfinished line per stream
+        self.epoch = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Show what matters of one papermill record."""
+        text = record.getMessage()
+        cell = re.match(r"Executing Cell (\d+)-", text)
+        if record.funcName == "log_output_message":  # a notebook's output: stdout or stderr
+            self.output(logging.INFO if record.levelno < logging.WARNING else logging.WARNING, text)
+        elif cell and int(cell.group(1)) <= len(self.cells) and self.cells[int(cell.group(1)) - 1]:
+            number = int(cell.group(1))
+            print(f"   cell {number}/{len(self.cells)}: {self.cells[number - 1]}", flush=True)
+        elif record.levelno >= logging.WARNING:
+            print(f"   papermill: {text}", flush=True)
+
+    def output(self, stream: int, text: str) -> None:
+        """Complete lines of an output chunk (progress bars reduced to their last state).
+
+        Only a progress bar in flight (``\\r`` or backspaces) is held back for the next chunk;
+        any other chunk (a display's text, a print without newline) is complete as it is.
+        """
+        text = self.partial[stream] + text
+        *lines, rest = text.split("\n")
+        in_flight = "\r" in rest or "\x08" in rest
+        self.partial[stream] = rest.rsplit("\r", 1)[-1] if in_flight else ""
+        warning_block = False
+        for raw in lines if in_flight else [*lines, rest]:
+            line = ANSI.sub("", raw.rsplit("\r", 1)[-1]).rstrip()
+            if EPOCH.search(line):
+                self.epoch = EPOCH.search(line).group(1)
+            elif "val_" in line and METRIC.search(line):
+                scores = ", ".join(f"{k} {v}" for k, v in METRIC.findall(line))
+                print(f"     epoch {self.epoch}: {scores}", flush=True)
+            elif stream == logging.WARNING and line and (warning_block or WARNING.search(line)):
+                warning_block = not line.startswith(("INFO", "DEBUG"))
+                if warning_block:
+                    print(f"     {line}", flush=True)
+
+
+def cell_summaries(nb: Path, parameterised: bool) -> list[str]:
+    """First code line of each cell as papermill numbers them (injected parameters included)."""
+    import nbformat
+
+    cells = nbformat.read(str(nb), as_version=4).cells
+    lines = []
+    for cell in cells:
+        code = [ln for ln in cell.source.splitlines() if ln.strip() and not ln.startswith("#")]
+        lines.append(code[0][:80] if cell.cell_type == "code" and code else "")
+        if parameterised and "parameters" in cell.metadata.get("tags", []):
+            lines.append("")  # papermill's injected-parameters cell
+    return lines
+
+
+def kernel_manager(kernel: str, log_file):  # noqa: ANN001, ANN201 - a jupyter_client manager
+    """A kernel manager whose kernel gets ``KERNEL_ENV`` and writes its own stderr to a file."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets.config import Config
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw) -> None:  # noqa: ANN003
+            kw["env"] = {**KERNEL_ENV, **kw.get("env", os.environ)}
+            kw["stderr"] = log_file  # Popen argument of jupyter_client's launcher
+            await super().start_kernel(**kw)
+
+    return QuietKernelManager(kernel_name=kernel, config=Config(KERNEL_CONFIG))
+
+
+# --------------------------------------------------------------------------- the run
 def run_series(
     data: str,
     out: str | os.PathLike,
@@ -83,19 +238,19 @@ def run_series(
     parameters: dict | None = None,
     kernel: str | None = None,
 ) -> list[dict]:
-    """Execute ``notebooks`` (default: all) in order; raise ``NotebookFailed`` on an error."""
+    """Execute ``notebooks`` (default: all) in order; raise ``NotebookFailed`` on an error.
+
+    ``--data``, ``out`` and ``parameters`` are checked first, before any kernel starts.
+    """
+    check_data(data)
+    out = runio.writable_dir(Path(out).resolve())
     import papermill as pm
 
-    os.environ.setdefault("MPLBACKEND", "agg")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    out = Path(out).resolve()
     data_arg = data if data in (SYNTHETIC, "kaggle") else str(Path(data).resolve())
     notebooks = list(notebooks) if notebooks is not None else list_notebooks()
     extra = dict(parameters or {})
     declared = {nb: pm.inspect_notebook(str(nb)) for nb in notebooks}
-    unknown = set(extra) - {name for params in declared.values() for name in params}
-    if unknown:
-        raise ValueError(f"parameters {sorted(unknown)} are declared by none of the notebooks run")
+    check_parameters(declared, extra)
     kernel = kernel or default_kernel()
     results = []
     for nb in notebooks:
@@ -105,24 +260,38 @@ def run_series(
         target.parent.mkdir(parents=True, exist_ok=True)
         print(f"== {nb.name}  {params}", flush=True)
         start = time.perf_counter()
+        logger = logging.getLogger("papermill")
+        console = Console(cell_summaries(nb, bool(params)))
+        saved = (logger.level, logger.propagate, logger.disabled)
+        logger.addHandler(console)
+        logger.setLevel(logging.INFO)
+        logger.propagate, logger.disabled = False, False  # disabled by some logging.config users
         try:
-            pm.execute_notebook(
-                str(nb),
-                str(target),
-                parameters=params,
-                kernel_name=kernel,
-                cwd=str(nb.parent),
-                progress_bar=sys.stderr.isatty(),
-            )
+            with open(target.with_suffix(".kernel.log"), "wb") as kernel_log:
+                pm.execute_notebook(
+                    str(nb), str(target), parameters=params, kernel_name=kernel,
+                    cwd=str(nb.parent), progress_bar=False, log_output=True,
+                    km=kernel_manager(kernel, kernel_log), extra_arguments=KERNEL_ARGS,
+                )  # fmt: skip
         except pm.PapermillExecutionError as e:
             raise NotebookFailed(
                 f"{nb.name} failed in cell {e.cell_index} (execution count {e.exec_count}): "
                 f"{e.ename}: {e.evalue}\n  executed copy with the traceback: {target}"
             ) from None
+        finally:
+            logger.removeHandler(console)
+            logger.level, logger.propagate, logger.disabled = saved
         seconds = round(time.perf_counter() - start, 1)
         print(f"   done in {seconds} s -> {target}", flush=True)
         results.append({"notebook": nb.name, "seconds": seconds, "parameters": params})
         runio.save_json(results, out / "series.json")
+        problems = problem_files(out, nb)
+        if problems:
+            listed = "\n".join(f"  {p['file']}: {p['problem']}" for p in problems)
+            raise NotebookFailed(
+                f"{nb.name} found {len(problems)} problem files; remove or replace them "
+                f"(utils.train and utils.evaluate can --skip-bad-files):\n{listed}"
+            )
     return results
 
 
@@ -156,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         chosen = select(list_notebooks(args.notebooks), args.only, args.start)
         params = dict(parse_parameter(p) for p in args.parameter)
         results = run_series(args.data, args.out, chosen, params, args.kernel)
-    except (NotebookFailed, ValueError, FileNotFoundError) as e:
+    except (NotebookFailed, ValueError, OSError) as e:
         print(f"series failed: {e}", file=sys.stderr)
         return 1
     total = sum(r["seconds"] for r in results)

@@ -28,12 +28,21 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from utils import augment, data, devices, evaluate, history, losses, metrics, model, runio
+from utils import augment, checks, data, devices, evaluate, history, losses, metrics, model, runio
 from utils.colours import ColourMapping
 
 log = logging.getLogger(__name__)
 
 SCHEDULES = ("constant", "plateau", "cosine")
+# What TrainConfig.check allows: whole numbers (minimum) and numbers (checks.number limits).
+WHOLE_FIELDS = {
+    "epochs": 1, "batch_size": 1, "max_train_images": 0, "max_val_images": 0, "seed": 0,
+    "lr_patience": 0, "stop_patience": 0, "snapshot_samples": 1,
+}  # fmt: skip
+NUMBER_FIELDS = {
+    "learning_rate": {"above": 0}, "warmup_epochs": {"minimum": 0}, "max_zoom": {"minimum": 1},
+    "dice_weight": {"minimum": 0},
+}  # fmt: skip
 
 
 @dataclass
@@ -75,18 +84,26 @@ class TrainConfig:
         return cls(**{**base, **overrides})
 
     def check(self) -> TrainConfig:
-        """Raise ``ValueError`` on an unknown choice; returns self."""
-        choices = {
-            "variant": model.VARIANTS,
-            "schedule": SCHEDULES,
-            "augment": augment.AUGMENT_MODES,
-            "class_weights": losses.CLASS_WEIGHT_METHODS,
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name}={getattr(self, name)!r}; choose from {allowed}")
-        if self.epochs < 1 or self.batch_size < 1 or self.image_size < 16:
-            raise ValueError("epochs and batch_size must be >= 1, image_size >= 16")
+        """Raise ``checks.ParameterError`` (a ``ValueError``) naming a field of the wrong type
+        or value and what is allowed; returns self. Runs before anything is created."""
+        choices = {"variant": model.VARIANTS, "schedule": SCHEDULES,
+                   "augment": augment.AUGMENT_MODES,
+                   "class_weights": losses.CLASS_WEIGHT_METHODS}  # fmt: skip
+        checks.fields(self, choices, WHOLE_FIELDS, NUMBER_FIELDS)
+        try:
+            spec = model.spec_for(self.variant, **self.architecture)
+        except TypeError as e:
+            raise checks.ParameterError("architecture", self.architecture, str(e)) from None
+        divisor = model.input_divisor(spec)
+        if checks.whole("image_size", self.image_size, divisor) % divisor:
+            why = f"must be a multiple of {divisor} for {self.variant} (stem and poolings)"
+            raise checks.ParameterError("image_size", self.image_size, why)
+        if self.mixed_precision not in ("auto", "off"):
+            try:
+                keras.mixed_precision.Policy(self.mixed_precision)
+            except (ValueError, TypeError):
+                why = "choose 'auto', 'off' or a Keras dtype policy, e.g. 'mixed_bfloat16'"
+                raise checks.ParameterError("mixed_precision", self.mixed_precision, why) from None
         return self
 
 
@@ -204,6 +221,10 @@ def train(
     """
     cfg = (cfg or TrainConfig()).check()
     splits = data_root if isinstance(data_root, data.Splits) else data.find_dataset(data_root)
+    runio.writable_dir(run_dir)  # validation before anything is created: the output, every file
+    data.check_files(
+        [*splits.train[: cfg.max_train_images or None], *splits.val[: cfg.max_val_images or None]]
+    )
     mapping = mapping or ColourMapping.palette()
     num_classes = mapping.num_classes
     model_dir = runio.model_dir(run_dir, cfg.variant)
@@ -290,18 +311,14 @@ def train(
 
 # --------------------------------------------------------------------------- CLI
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Command-line arguments."""
+    """Command-line arguments (types by argparse; ranges by ``TrainConfig.check`` in ``main``)."""
     d = TrainConfig()
     ap = argparse.ArgumentParser(prog="python -m utils.train", description=__doc__.splitlines()[0])
-    ap.add_argument("--data", required=True, help="dataset folder (any Kaggle layout)")
+    ap.add_argument("--data", required=True, help="dataset folder or folder of pair files")
     ap.add_argument("--out", required=True, help="run folder; the model goes to OUT/models/VARIANT")
     ap.add_argument("--variant", default=None, choices=model.VARIANTS)
-    ap.add_argument(
-        "--plain",
-        action="store_true",
-        help="plain reference recipe (model 1, Adam "
-        "1e-3 constant, no augmentation, no class weights)",
-    )
+    ap.add_argument("--plain", action="store_true", help="plain reference recipe (model 1, Adam "
+                    "1e-3 constant, no augmentation, no class weights)")  # fmt: skip
     ap.add_argument("--epochs", type=int, default=d.epochs)
     ap.add_argument("--image-size", type=int, default=d.image_size)
     ap.add_argument("--batch-size", type=int, default=d.batch_size)
@@ -317,19 +334,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--precision", default="auto", help="auto | off | a Keras dtype policy")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--fresh", action="store_true", help="do not resume an interrupted run")
+    ap.add_argument("--skip-bad-files", action="store_true",
+                    help="leave bad pair files out (listed) instead of stopping")  # fmt: skip
     return ap.parse_args(argv)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """A TrainConfig from parsed arguments (``--plain`` first, explicit flags override)."""
-    chosen = {
-        "variant": args.variant,
-        "learning_rate": args.lr,
-        "schedule": args.schedule,
-        "augment": args.augment,
-        "class_weights": args.class_weights,
-        "dice_weight": args.dice,
-    }
+    """A checked TrainConfig from parsed arguments (``--plain`` first, explicit flags override);
+    a bad value raises ``checks.ParameterError`` naming the field (``epochs=0: ...``)."""
+    chosen = {"variant": args.variant, "learning_rate": args.lr, "schedule": args.schedule,
+              "augment": args.augment, "class_weights": args.class_weights,
+              "dice_weight": args.dice}  # fmt: skip
     overrides = {k: v for k, v in chosen.items() if v is not None}
     overrides.update(
         epochs=args.epochs,
@@ -340,27 +355,31 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         seed=args.seed,
         mixed_precision=args.precision,
     )
-    return TrainConfig.plain(**overrides) if args.plain else TrainConfig(**overrides)
+    return (TrainConfig.plain(**overrides) if args.plain else TrainConfig(**overrides)).check()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Train from the command line; prints the validation scores of the best epoch."""
+    """Train from the command line; prints the validation scores of the best epoch. Options
+    (exit 2), output folder, mapping and data (exit 1) are checked before anything is made."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
-    cfg = config_from_args(args)
     try:
+        cfg = config_from_args(args)
+    except checks.ParameterError as e:
+        print(f"python -m utils.train: error: {e}", file=sys.stderr)
+        return 2
+    try:
+        runio.writable_dir(args.out)
         mapping = ColourMapping.load(args.mapping) if args.mapping else ColourMapping.palette()
+        splits = data.find_dataset(args.data)
+        if args.skip_bad_files:  # logs a warning listing every file left out
+            splits = data.skip_bad_files(splits)
         result = train(
-            args.data,
-            args.out,
-            cfg,
-            mapping=mapping,
-            mapping_source=args.mapping or "palette",
-            snapshot_dir=args.snapshot_dir or None,
+            splits, args.out, cfg, mapping=mapping, mapping_source=args.mapping or "palette",
+            snapshot_dir=args.snapshot_dir or None, resume=not args.fresh,
             verbose="auto" if sys.stdout.isatty() else 2,
-            resume=not args.fresh,
-        )
-    except (data.DatasetError, FileNotFoundError, ValueError) as e:
+        )  # fmt: skip
+    except (OSError, ValueError) as e:  # DatasetError and ParameterError are ValueErrors
         print(f"training failed: {e}", file=sys.stderr)
         return 1
     print(f"{result.model_dir}: {len(result.history)} epochs in {result.seconds:.0f} s")

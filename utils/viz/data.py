@@ -138,3 +138,20 @@ def image_statistics(mean: np.ndarray, std: np.ndarray, title: str) -> Figure:
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def pair_highlight(
+    photo: np.ndarray, label: np.ndarray, mask: np.ndarray | None, name: str, class_name: str = ""
+) -> Figure:
+    """Photo | label colours | the photo with one class's pixels bright and the rest dimmed."""
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.9))
+    shown = photo if mask is None else np.where(mask[..., None], photo, photo // 4)
+    share = "" if mask is None else f": {class_name}, {mask.mean():.1%} of the pixels"
+    titles = ("photo", "label colours", f"highlight{share or ': none'}")
+    for ax, image, title in zip(axes, (photo, label, shown), titles, strict=True):
+        ax.imshow(image)
+        ax.set_title(title, fontsize="small")
+        ax.axis("off")
+    fig.suptitle(name)
+    fig.tight_layout()
+    return fig

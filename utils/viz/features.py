@@ -264,3 +264,23 @@ def mass_by_layer(stats: Sequence[Mapping], class_name: str, title: str | None =
     ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def tsne_highlight(
+    emb: np.ndarray, point_colours: np.ndarray, mask: np.ndarray | None, title: str
+) -> Figure:
+    """One t-SNE plane: every point in its colour, or only the ``mask`` points over grey ones."""
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    emb, point_colours = np.asarray(emb), np.asarray(point_colours)
+    if mask is None:
+        ax.scatter(*emb.T, s=POINT_SIZE, c=point_colours, linewidths=0)
+    else:
+        ax.scatter(*emb[~mask].T, s=POINT_SIZE, c="0.85", linewidths=0)
+        ax.scatter(*emb[mask].T, s=3 * POINT_SIZE, c=point_colours[mask], linewidths=0)
+    ax.set_xlabel("t-SNE 1")
+    ax.set_ylabel("t-SNE 2")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

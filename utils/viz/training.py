@@ -186,3 +186,50 @@ def show_png_files(paths: Sequence[Path], titles: Sequence[str], suptitle: str) 
     fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
+
+
+ERROR_COLOURS = {"right": (70, 70, 70), "wrong": (230, 40, 40), "void": (0, 0, 0)}
+
+
+def error_image(truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """RGB error map: wrong pixels red, right ones grey, void (no label) black."""
+    out = np.empty((*np.shape(truth), 3), np.uint8)
+    out[...] = ERROR_COLOURS["right"]
+    out[np.asarray(truth) != np.asarray(pred)] = ERROR_COLOURS["wrong"]
+    out[np.asarray(truth) == labels.IGNORE_ID] = ERROR_COLOURS["void"]
+    return out
+
+
+def overlay_image(
+    photo: np.ndarray, ids: np.ndarray, colours: np.ndarray, alpha: float = 0.5
+) -> np.ndarray:
+    """The photo with class colours blended over it (``alpha``: weight of the colours)."""
+    base = np.asarray(photo, np.float32)
+    base = base / 255.0 if base.max() > 1.0 else base
+    tint = labels.colourise(ids, colours).astype(np.float32) / 255.0
+    return np.clip((1 - alpha) * base + alpha * tint, 0, 1)
+
+
+def model_panels(
+    photo: np.ndarray,
+    panels: Mapping[str, np.ndarray],
+    title: str,
+    mapping: ColourMapping | None = None,
+    class_ids: Sequence[int] = (),
+) -> Figure:
+    """The photo, then one image per model side by side; a class legend (or the error legend)."""
+    n = len(panels) + 1
+    fig, axes = plt.subplots(1, n, figsize=(3.4 * n + 1.6, 3.6), squeeze=False)
+    for ax, (name, image) in zip(axes[0], [("photo", photo), *panels.items()], strict=True):
+        ax.imshow(image)
+        ax.set_title(name, fontsize="small")
+        ax.axis("off")
+    if mapping is not None:
+        class_legend(axes[0, -1], class_ids, mapping.class_names, mapping.display_colours)
+    else:
+        names = list(ERROR_COLOURS)
+        colours = np.array([ERROR_COLOURS[k] for k in names])
+        class_legend(axes[0, -1], range(len(names)), names, colours)
+    fig.suptitle(title, fontsize="medium")
+    fig.tight_layout()
+    return fig
