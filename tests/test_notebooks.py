@@ -20,6 +20,7 @@ TINY = {
     "SAMPLE_IMAGES": 8,
     "SAMPLE_PIXELS": 20000,
     "K_RANGE": "4,13,19",
+    "BROWSE_IMAGES": 4,
 }
 
 
@@ -71,6 +72,26 @@ def test_05_and_06_record_separation_and_grad_cam(series_run: Path) -> None:
         assert 0.0 <= row["mass_share"] <= 1.0
     for name in ("05_tsne", "05_knn_recall", "06_stage_activations", "06_grad_cam"):
         assert (series_run / "figures" / f"{name}.png").is_file()
+
+
+@pytest.mark.slow
+def test_headless_widget_cells_save_their_figures(series_run: Path) -> None:
+    for name in WIDGET_NOTEBOOKS.values():
+        assert (series_run / "figures" / f"{name}.png").stat().st_size > 10_000, name
+
+
+NOISE = ("IProgress not found", "absl::InitializeLog", "cuInit", "oneDNN", "cudart_stub")
+
+
+@pytest.mark.slow
+def test_executed_notebooks_are_free_of_start_up_noise(series_run: Path) -> None:
+    """No TensorFlow start-up lines or tqdm complaints in any notebook's output."""
+    import nbformat
+
+    for path in sorted((series_run / "executed").glob("*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        text = "".join(o.get("text", "") for c in cells if c.cell_type == "code" for o in c.outputs)
+        assert not [n for n in NOISE if n in text], f"{path.name}: {text[:2000]}"
 
 
 @pytest.mark.parametrize("path", series.list_notebooks(), ids=lambda p: p.name)

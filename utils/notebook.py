@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-import warnings
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -31,7 +30,6 @@ FILE_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
 TF_LOG_LEVEL = "3"  # TF_CPP_MIN_LOG_LEVEL: hide TensorFlow's C++ info, warnings and errors
 QUIET_LOGGERS = ("absl", "tensorflow", "h5py")  # Python loggers kept to errors
 # Keras notices about arguments it ignores, not about the notebook's work.
-KERAS_NOTICES = (r"`shuffle=True` was passed, but will be ignored",)
 # Colab's own kernel and front-end packages: kept at whatever version Colab has.
 COLAB_OWNED = {"ipykernel", "ipywidgets", "jupyterlab"}
 
@@ -60,8 +58,6 @@ def quiet_tensorflow() -> None:
                 os.close(saved)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
-    for message in KERAS_NOTICES:
-        warnings.filterwarnings("ignore", message=message, category=UserWarning)
 
 
 def setup(seed: int = 0, quiet: bool = True) -> None:

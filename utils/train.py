@@ -297,6 +297,7 @@ def train(
             epochs=cfg.epochs,
             callbacks=callbacks,
             verbose=verbose,
+            shuffle=False,  # the dataset is already shuffled (utils.data)
         )
         seconds = time.perf_counter() - start
         backup_dir.mkdir(exist_ok=True)  # BackupAndRestore removes it after a finished run
