@@ -155,8 +155,11 @@ def test_2_train_config_names_field_value_and_what_is_allowed(
 
 def test_2_image_size_must_fit_the_variant_divisor() -> None:
     assert train.TrainConfig(variant="model1", image_size=48).check()  # 16 divides 48
+    with pytest.raises(checks.ParameterError, match="image_size=40: must be a multiple of 16"):
+        train.TrainConfig(variant="model2", image_size=40).check()
+    stem = {"stem_stride": 2}  # a strided stem doubles what the size must be a multiple of
     with pytest.raises(checks.ParameterError, match="image_size=48: must be a multiple of 32"):
-        train.TrainConfig(variant="model2", image_size=48).check()
+        train.TrainConfig(variant="model2", image_size=48, architecture=stem).check()
     small = train.TrainConfig(variant="model1", image_size=12, architecture={"widths": (8, 16)})
     assert small.check()  # two poolings: 4 divides 12
 
@@ -178,7 +181,7 @@ def test_2_train_cli_refuses_bad_options_before_creating_anything(
         ("EPOCHS=1.5", "-p EPOCHS=1.5: must be a whole number (the notebook declares "),
         ("IMAGE_SIZE=abc", "-p IMAGE_SIZE='abc': must be a whole number"),
         ("VARIANT=model3", "-p VARIANT='model3': choose from 'model1', 'model2', 'both'"),
-        ("IMAGE_SIZE=48", "-p IMAGE_SIZE=48: must be a multiple of 32 for model2"),
+        ("IMAGE_SIZE=40", "-p IMAGE_SIZE=40: must be a multiple of 16 for model1"),
         ("SPLIT=test", "-p SPLIT='test': choose from 'train', 'val', 'all'"),
         ("TTA=flop", "-p TTA='flop': choose from 'none', 'flip'"),
     ],

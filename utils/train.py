@@ -96,7 +96,7 @@ class TrainConfig:
             raise checks.ParameterError("architecture", self.architecture, str(e)) from None
         divisor = model.input_divisor(spec)
         if checks.whole("image_size", self.image_size, divisor) % divisor:
-            why = f"must be a multiple of {divisor} for {self.variant} (stem and poolings)"
+            why = f"must be a multiple of {divisor} for {self.variant} (its poolings and stem)"
             raise checks.ParameterError("image_size", self.image_size, why)
         if self.mixed_precision not in ("auto", "off"):
             try:
