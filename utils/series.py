@@ -41,7 +41,7 @@ KERNEL_CONFIG = {"KernelManager": {"transport": "ipc"}}
 # stderr, i.e. its log file, instead of being copied into the notebook's outputs.
 KERNEL_ARGS = ["--IPKernelApp.capture_fd_output=False"]
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x08]")
-EPOCH = re.compile(r"\bEpoch (\d+/\d+)$")
+EPOCH = re.compile(r"\bEpoch (\d+/\d+)\b")
 METRIC = re.compile(r"\b(loss|val_\w+): ([-+0-9.e]+)")
 WARNING = re.compile(r"^(WARNING|ERROR|CRITICAL)\b|\b\w*(Warning|Error): ")
 
@@ -191,9 +191,12 @@ class Console(logging.Handler):
         warning_block = False
         for raw in lines if in_flight else [*lines, rest]:
             line = ANSI.sub("", raw.rsplit("\r", 1)[-1]).rstrip()
-            if EPOCH.search(line):
-                self.epoch = EPOCH.search(line).group(1)
-            elif "val_" in line and METRIC.search(line):
+            epoch = EPOCH.search(ANSI.sub("", raw))  # before a progress bar on the same line
+            if epoch:
+                self.epoch = epoch.group(1)
+            if line.startswith("Epoch "):
+                continue
+            if "val_" in line and METRIC.search(line):
                 scores = ", ".join(f"{k} {v}" for k, v in METRIC.findall(line))
                 print(f"     epoch {self.epoch}: {scores}", flush=True)
             elif stream == logging.WARNING and line and (warning_block or WARNING.search(line)):
