@@ -18,10 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
-from conftest import ROOT, write_image
-from test_predict_evaluate import _save_folder, blocks, colour_model
+from conftest import ROOT
+from test_predict_evaluate import _save_folder, block_pairs, colour_model
 from test_train import Recorder, write_scenes
 
 from utils import history, runio, train
@@ -117,11 +116,8 @@ def test_training_killed_mid_epoch_resumes_at_the_next_epoch(tmp_path: Path) -> 
 def perfect(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(model folder of the colour model at 64x64, folder of 300 small pairs)."""
     base = tmp_path_factory.mktemp("killed")
-    rng = np.random.default_rng(0)
-    for i in range(300):
-        label = blocks(rng)
-        write_image(base / "pairs" / f"{i + 1}.png", np.concatenate([label, label], axis=1))
-    return _save_folder(colour_model(64), base / "model", input_size=64), base / "pairs"
+    pairs = block_pairs(base / "pairs", 300, first=1)
+    return _save_folder(colour_model(64), base / "model", input_size=64), pairs
 
 
 def test_predict_killed_mid_run_leaves_only_complete_files(perfect, tmp_path: Path) -> None:  # noqa: ANN001

@@ -44,15 +44,20 @@ def blocks(rng: np.random.Generator, size: int = 64, block: int = 16) -> np.ndar
     return labels.colourise(np.kron(ids, np.ones((block, block), int)))
 
 
+def block_pairs(folder: Path, n: int, first: int = 0) -> Path:
+    """``n`` PNG pairs whose photo is its label image (block colours), named first.png, ..."""
+    rng = np.random.default_rng(0)
+    for i in range(first, first + n):
+        label = blocks(rng)
+        write_image(folder / f"{i}.png", np.concatenate([label, label], axis=1))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def perfect(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(model folder of the colour model, folder of PNG pairs whose photo = label colours)."""
     base = tmp_path_factory.mktemp("perfect")
-    rng = np.random.default_rng(0)
-    for i in range(5):
-        label = blocks(rng)
-        write_image(base / "pairs" / f"{i}.png", np.concatenate([label, label], axis=1))
-    return _save_folder(colour_model(), base / "model"), base / "pairs"
+    return _save_folder(colour_model(), base / "model"), block_pairs(base / "pairs", 5)
 
 
 def test_perfect_prediction_scores_one(perfect, tmp_path: Path, capsys) -> None:  # noqa: ANN001

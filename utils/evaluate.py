@@ -50,12 +50,14 @@ def confusion_matrices(
     tta: str = "none",
     batch_size: int = 16,
     progress: bool | None = None,
+    check: bool = True,
 ) -> dict[str, np.ndarray]:
     """Confusion matrices of a model over pair files: ``native`` and ``input_size``.
 
     ``native``: logits resized (bilinear) to the label's own resolution before the argmax,
     exactly as ``utils.predict`` writes its PNGs: the number to report. ``input_size``: labels
     resized (nearest) to the model's input size instead, as during training: flatters the model.
+    ``check=False`` skips the full decode check for files a caller has already checked.
     """
     import tensorflow as tf
     from tqdm.auto import tqdm
@@ -64,7 +66,7 @@ def confusion_matrices(
     size = tuple(int(s) for s in input_size)
     ds = data.make_dataset(
         files, size, label_mapper=mapping.tf_apply, batch_size=batch_size, cache=False,
-        native_labels=True,
+        native_labels=True, check=check,
     )  # fmt: skip
     native = metrics.ConfusionMatrixMetric(mapping.num_classes)
     small = metrics.ConfusionMatrixMetric(mapping.num_classes)
@@ -140,13 +142,16 @@ def score_model(
     *,
     tta: str = "none",
     batch_size: int = 16,
+    check: bool = True,
 ) -> dict:
     """JSON-ready scores of a model on pair files at native resolution (``metrics.summary``).
 
     Adds ``at_input_size`` (the same with labels shrunk to the input size: secondary, it
     flatters thin classes), ``files``, ``resolution``, ``tta`` and the ``confusion_matrix``.
     """
-    cms = confusion_matrices(net, files, mapping, input_size, tta=tta, batch_size=batch_size)
+    cms = confusion_matrices(
+        net, files, mapping, input_size, tta=tta, batch_size=batch_size, check=check
+    )
     result = metrics.summary(cms["native"], mapping.class_names)
     result.update(
         files=len(files),
@@ -184,7 +189,9 @@ def evaluate(
     good = data.check_files(list(files), skip_bad=skip_bad)
     skipped = sorted(set(map(str, files)) - set(map(str, good)))
     log.info("scoring %d files with %s (TTA %s)", len(good), model_dir, tta)
-    result = score_model(net, good, mapping, config["input_size"], tta=tta, batch_size=batch_size)
+    result = score_model(  # the files were decoded once just above
+        net, good, mapping, config["input_size"], tta=tta, batch_size=batch_size, check=False
+    )
     result.update(
         model=str(Path(model_dir)),
         weights=f"epoch {epoch}" if epoch else "best (model.keras)",

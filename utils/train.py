@@ -126,17 +126,20 @@ class Prepared:
 
 
 def prepare(
-    splits: data.Splits, mapping: ColourMapping, cfg: TrainConfig, count_classes: bool = True
-) -> Prepared:
+    splits: data.Splits, mapping: ColourMapping, cfg: TrainConfig,
+    count_classes: bool = True, check: bool = True,
+) -> Prepared:  # fmt: skip
     """The one preparation step shared by ``train``, the preview and the benchmarks.
 
     Datasets at the configured size (training: shuffled and augmented per ``cfg.augment``), and,
     with ``count_classes``, the class pixel counts (one pass that also fills the cache) and the
-    class weights.
+    class weights. ``check=False`` skips the full decode check of files already checked.
     """
     train_files = splits.train[: cfg.max_train_images or None]
     val_files = splits.val[: cfg.max_val_images or None]
-    common = dict(label_mapper=mapping.tf_apply, batch_size=cfg.batch_size, seed=cfg.seed)
+    common = dict(
+        label_mapper=mapping.tf_apply, batch_size=cfg.batch_size, seed=cfg.seed, check=check
+    )
     train_ds = data.make_dataset(train_files, cfg.size, shuffle=True, **common)
     val_ds = data.make_dataset(val_files, cfg.size, shuffle=False, **common)
     counts = weights = None
@@ -156,12 +159,14 @@ def preview_batch(
     return photos.numpy()[:n], ids.numpy()[:n]
 
 
-def snapshot_samples(val_files: Sequence[Path], mapping: ColourMapping, cfg: TrainConfig):  # noqa: ANN201
+def snapshot_samples(
+    val_files: Sequence[Path], mapping: ColourMapping, cfg: TrainConfig, check: bool = True
+):  # noqa: ANN201
     """Fixed validation images (evenly spaced over the split) as NumPy (photos, ids)."""
     n = min(cfg.snapshot_samples, len(val_files))
     picks = [val_files[i] for i in np.linspace(0, len(val_files) - 1, n).round().astype(int)]
     ds = data.make_dataset(
-        picks, cfg.size, label_mapper=mapping.tf_apply, batch_size=n, cache=False
+        picks, cfg.size, label_mapper=mapping.tf_apply, batch_size=n, cache=False, check=check
     )
     photos, ids = next(iter(ds))
     return photos.numpy(), ids.numpy()
@@ -250,8 +255,8 @@ def train(
     previous_policy = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy(policy)
     try:
-        prep = prepare(splits, mapping, cfg)
-        photos, truths = snapshot_samples(prep.val_files, mapping, cfg)
+        prep = prepare(splits, mapping, cfg, check=False)  # every file was decoded above
+        photos, truths = snapshot_samples(prep.val_files, mapping, cfg, check=False)
         weights = prep.class_weights
         config = {
             "variant": cfg.variant,
@@ -302,7 +307,7 @@ def train(
         seconds = time.perf_counter() - start
         backup_dir.mkdir(exist_ok=True)  # BackupAndRestore removes it after a finished run
         best, _, _ = model.load_trained(model_dir)
-        scores = evaluate.score_model(best, prep.val_files, mapping, cfg.size)
+        scores = evaluate.score_model(best, prep.val_files, mapping, cfg.size, check=False)
         runio.save_json(scores, model_dir / "val_metrics.json")
     finally:  # also after an interruption: later models in this process are float32 again
         keras.mixed_precision.set_global_policy(previous_policy)
