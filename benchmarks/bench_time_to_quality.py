@@ -60,6 +60,10 @@ RECIPES: dict[str, dict] = {
     "stem192": dict(variant="model2", architecture=STEM_ARCH, image_size=192),
     "stem128_full": dict(variant="model2", architecture=STEM_ARCH, image_size=128, augment="full"),
     "stem256": dict(variant="model2", architecture=STEM_ARCH, image_size=256),
+    # model 2 trained on random-scale 128 px crops of 256 / 192 px photos, evaluated whole there
+    "crop256": dict(variant="model2", image_size=256, crop_size=128),
+    "crop192": dict(variant="model2", image_size=192, crop_size=128),
+    "crop256_full": dict(variant="model2", image_size=256, crop_size=128, augment="full"),
 }
 
 
@@ -102,7 +106,7 @@ class NativeScore(keras.callbacks.Callback):
 def step_seconds(cfg: train.TrainConfig, num_classes: int, steps: int = 4) -> float:
     """Seconds of one training step of a recipe on random data (after two warm-up steps)."""
     keras.utils.set_random_seed(0)
-    size = (cfg.image_size, cfg.image_size)
+    size = cfg.train_size
     net = model.build_unet(num_classes, size, cfg.variant, **cfg.architecture)
     train.compile_model(net, cfg, num_classes, None, 100)
     x = np.random.rand(cfg.batch_size, *size, 3).astype("float32")

@@ -9,6 +9,10 @@ reproducible, and moves photo and class ids together (labels stay exact ids: nea
 - ``full``: flip, then per image a random zoom (U(1, max_zoom), probability 0.5) at a random
   place and a random brightness shift and contrast scale.
 
+With a ``crop_size`` (``TrainConfig.crop_size``), every image is instead cut to a random-scale
+``crop_size`` square window (:func:`scale_crop_batch`) after the flip, and ``full`` adds only the
+colour jitter: the network trains on crops of the larger photos it is evaluated on.
+
 It runs after the cache (``utils.data.make_dataset``), so every epoch draws new transforms.
 """
 
@@ -19,6 +23,7 @@ import tensorflow as tf
 AUGMENT_MODES = ("none", "flip", "full")
 FLIP_SEED_STRIDE = 1_000_003  # batch counters of the flip and zoom streams start far apart
 ZOOM_SEED_STRIDE = 7_919
+CROP_SEED_STRIDE = 104_729
 
 
 def check_mode(mode: str) -> str:
@@ -62,6 +67,37 @@ def zoom_crop_batch(photos, ids, seed, max_zoom: float = 1.5, p: float = 0.5):  
     )
 
 
+def scale_crop_batch(photos, ids, seed, crop_size: int, max_scale: float = 1.5):  # noqa: ANN001, ANN201
+    """Per image a ``crop_size`` square window at a random scale and place (photo bilinear, ids
+    nearest, one ``crop_and_resize`` call per batch).
+
+    The scale is relative to the batch's own size S and drawn from U(crop_size / S, max_scale):
+    at the low end the whole photo shrunk to the window (what whole-photo training at
+    ``crop_size`` sees), at 1 a window of S-sized pixels (what evaluation at S sees), above 1 a
+    zoom in. This is the field's random-scale crop: the detail of a large input for the cost of
+    a small one, and objects at many sizes.
+    """
+    n = tf.shape(photos)[0]
+    full = tf.cast(tf.shape(photos)[1], tf.float32)
+    u = tf.random.stateless_uniform([n, 3], seed=seed)
+    low = crop_size / full
+    scale = low + (max_scale - low) * u[:, 0]
+    side = tf.minimum(crop_size / (full * scale), 1.0)  # window side as a fraction of the photo
+    y1 = u[:, 1] * (1.0 - side)
+    x1 = u[:, 2] * (1.0 - side)
+    boxes = tf.stack([y1, x1, y1 + side, x1 + side], axis=1)
+    index = tf.range(n)
+    window = (crop_size, crop_size)
+    cropped = tf.image.crop_and_resize(photos, boxes, index, window, method="bilinear")
+    cropped_ids = tf.image.crop_and_resize(
+        tf.cast(ids[..., None], tf.float32), boxes, index, window, method="nearest"
+    )
+    batch = photos.shape[0]
+    return tf.ensure_shape(cropped, (batch, *window, 3)), tf.ensure_shape(
+        tf.cast(cropped_ids[..., 0], tf.uint8), (batch, *window)
+    )
+
+
 def colour_jitter_batch(photos, seed, brightness: float = 0.1, contrast: float = 0.2):  # noqa: ANN001, ANN201
     """Per image random brightness shift and contrast scale, clipped to [0, 1]."""
     n = tf.shape(photos)[0]
@@ -86,15 +122,42 @@ def _zoom_and_jitter(dataset, seed: int, max_zoom: float = 1.5):  # noqa: ANN001
     return ds.map(zoom_and_jitter, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def augment(dataset, mode: str, seed: int = 0, max_zoom: float = 1.5):  # noqa: ANN001, ANN201
-    """``dataset`` of (photos, ids) batches with the augmentation of ``mode`` mapped over it."""
-    if check_mode(mode) == "none":
-        return dataset
-    counter = tf.data.Dataset.counter(seed * FLIP_SEED_STRIDE)
-    dataset = tf.data.Dataset.zip((dataset, counter)).map(
-        lambda batch, i: flip_batch(*batch, tf.stack([i, tf.constant(seed, tf.int64)])),
+def _jitter(dataset, seed: int):  # noqa: ANN001, ANN202
+    """``dataset.map`` of colour jitter with a fresh stateless seed per batch."""
+    counter = tf.data.Dataset.counter(seed * ZOOM_SEED_STRIDE + 1)
+    return tf.data.Dataset.zip((dataset, counter)).map(
+        lambda batch, i: (
+            colour_jitter_batch(batch[0], tf.stack([i, tf.constant(seed, tf.int64)]) + 1),
+            batch[1],
+        ),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
-    if mode == "full":
+
+
+def _scale_crop(dataset, seed: int, crop_size: int, max_scale: float):  # noqa: ANN001, ANN202
+    """``dataset.map`` of :func:`scale_crop_batch` with a fresh stateless seed per batch."""
+    counter = tf.data.Dataset.counter(seed * CROP_SEED_STRIDE + 2)
+    return tf.data.Dataset.zip((dataset, counter)).map(
+        lambda batch, i: scale_crop_batch(
+            *batch, tf.stack([i, tf.constant(seed, tf.int64)]), crop_size, max_scale
+        ),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+
+
+def augment(dataset, mode: str, seed: int = 0, max_zoom: float = 1.5, crop_size: int = 0):  # noqa: ANN001, ANN201
+    """``dataset`` of (photos, ids) batches with the augmentation of ``mode`` mapped over it;
+    with ``crop_size``, random-scale windows of that size (scales up to ``max_zoom``)."""
+    if check_mode(mode) != "none":
+        counter = tf.data.Dataset.counter(seed * FLIP_SEED_STRIDE)
+        dataset = tf.data.Dataset.zip((dataset, counter)).map(
+            lambda batch, i: flip_batch(*batch, tf.stack([i, tf.constant(seed, tf.int64)])),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    if crop_size:
+        dataset = _scale_crop(dataset, seed, crop_size, max_zoom)
+        if mode == "full":
+            dataset = _jitter(dataset, seed)
+    elif mode == "full":
         dataset = _zoom_and_jitter(dataset, seed, max_zoom)
     return dataset.prefetch(tf.data.AUTOTUNE)

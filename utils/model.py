@@ -146,7 +146,8 @@ def build_unet(
     """A functional UNet: float32 photos in [0, 1] (B, H, W, 3) -> float32 logits (B, H, W, C).
 
     ``variant`` picks the defaults ("model1" or "model2"); keyword arguments override them.
-    H and W must be divisible by 2**depth (depth = number of encoder widths).
+    H and W must be divisible by ``input_divisor``; ``(None, None)`` accepts any such size
+    (training on crops, evaluating on whole photos).
     """
     spec = spec_for(
         variant,
@@ -165,10 +166,12 @@ def build_unet(
         raise ValueError(f"stem_stride must be 1 or 2, got {spec.stem_stride!r}")
     if spec.upsampling not in ("bilinear", "transpose"):
         raise ValueError(f"upsampling must be 'bilinear' or 'transpose', got {spec.upsampling!r}")
-    h, w = (int(s) for s in input_size)
+    h, w = (None if s is None else int(s) for s in input_size)
     depth = len(spec.widths)
     factor = input_divisor(spec)
-    if h % factor or w % factor:
+    if (h is None) != (w is None) or (h is None and spec.context != "none"):
+        raise ValueError("input size (None, None) needs context='none' (pooling needs a size)")
+    if h is not None and (h % factor or w % factor):
         raise ValueError(f"input size {h}x{w} is not divisible by {factor} (stem and encoder)")
     inputs = keras.Input((h, w, 3), name="photo")
     x = inputs

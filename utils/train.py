@@ -37,7 +37,7 @@ SCHEDULES = ("constant", "plateau", "cosine")
 # What TrainConfig.check allows: whole numbers (minimum) and numbers (checks.number limits).
 WHOLE_FIELDS = {
     "epochs": 1, "batch_size": 1, "max_train_images": 0, "max_val_images": 0, "seed": 0,
-    "lr_patience": 0, "stop_patience": 0, "snapshot_samples": 1,
+    "lr_patience": 0, "stop_patience": 0, "snapshot_samples": 1, "crop_size": 0,
 }  # fmt: skip
 NUMBER_FIELDS = {
     "learning_rate": {"above": 0}, "warmup_epochs": {"minimum": 0}, "max_zoom": {"minimum": 1},
@@ -51,7 +51,8 @@ class TrainConfig:
 
     variant: str = "model1"
     architecture: dict = dataclasses.field(default_factory=dict)  # overrides of the variant's spec
-    image_size: int = 128
+    image_size: int = 128  # whole photos at this size: evaluation, prediction (and training)
+    crop_size: int = 0  # 0: train on whole photos; N: on random-scale NxN crops (utils.augment)
     epochs: int = 12
     batch_size: int = 16
     learning_rate: float = 2e-3  # peak; measured on the real data, see the README of Semantic_out_2
@@ -71,8 +72,13 @@ class TrainConfig:
 
     @property
     def size(self) -> tuple[int, int]:
-        """The model's input size (height, width)."""
+        """The model's input size for whole photos (height, width): evaluation and prediction."""
         return (self.image_size, self.image_size)
+
+    @property
+    def train_size(self) -> tuple[int, int]:
+        """The size of the training batches: the crop, or the whole photo."""
+        return (self.crop_size,) * 2 if self.crop_size else self.size
 
     @classmethod
     def plain(cls, **overrides) -> TrainConfig:
@@ -98,6 +104,9 @@ class TrainConfig:
         if checks.whole("image_size", self.image_size, divisor) % divisor:
             why = f"must be a multiple of {divisor} for {self.variant} (its poolings and stem)"
             raise checks.ParameterError("image_size", self.image_size, why)
+        if self.crop_size % divisor or self.crop_size > self.image_size:
+            why = f"must be 0 or a multiple of {divisor} up to image_size={self.image_size}"
+            raise checks.ParameterError("crop_size", self.crop_size, why)
         if self.mixed_precision not in ("auto", "off"):
             try:
                 keras.mixed_precision.Policy(self.mixed_precision)
@@ -146,7 +155,7 @@ def prepare(
     if count_classes:
         counts = losses.class_pixel_counts(train_ds, mapping.num_classes)
         weights = losses.class_weight_table(counts, cfg.class_weights)
-    train_ds = augment.augment(train_ds, cfg.augment, cfg.seed, cfg.max_zoom)
+    train_ds = augment.augment(train_ds, cfg.augment, cfg.seed, cfg.max_zoom, cfg.crop_size)
     return Prepared(train_ds, val_ds, train_files, val_files, counts, weights, cfg.batch_size)
 
 
@@ -283,7 +292,8 @@ def train(
         runio.save_json(config, model_dir / model.CONFIG_FILE)
 
         with strategy.scope():
-            net = model.build_unet(num_classes, cfg.size, cfg.variant, **cfg.architecture)
+            size = (None, None) if cfg.crop_size else cfg.size  # crops and whole photos
+            net = model.build_unet(num_classes, size, cfg.variant, **cfg.architecture)
             compile_model(net, cfg, num_classes, weights, prep.steps_per_epoch)
         snapshot = history.EpochSnapshot(
             photos, truths, snapshot_dir, pattern, mapping, history.variant_label(cfg.variant)
@@ -327,6 +337,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                     "1e-3 constant, no augmentation, no class weights)")  # fmt: skip
     ap.add_argument("--epochs", type=int, default=d.epochs)
     ap.add_argument("--image-size", type=int, default=d.image_size)
+    ap.add_argument("--crop-size", type=int, default=d.crop_size,
+                    help="train on random-scale crops of this size (0: whole photos)")  # fmt: skip
     ap.add_argument("--batch-size", type=int, default=d.batch_size)
     ap.add_argument("--lr", type=float, default=None, help="peak learning rate")
     ap.add_argument("--schedule", choices=SCHEDULES, default=None)
@@ -355,6 +367,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     overrides.update(
         epochs=args.epochs,
         image_size=args.image_size,
+        crop_size=args.crop_size,
         batch_size=args.batch_size,
         max_train_images=args.max_train,
         max_val_images=args.max_val,
