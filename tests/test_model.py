@@ -131,3 +131,12 @@ def test_stem_and_pyramid_pooling_shapes_and_gradients(arch: dict) -> None:
         assert net.get_layer("encoder_1").output.shape[1] == 32  # the UNet runs at half size
     if arch.get("context") == "ppm":
         assert net.get_layer("bottleneck_pool1").output.shape[1:3] == (1, 1)
+
+
+def test_any_size_input_for_crop_training() -> None:
+    """Built for ``(None, None)``, the UNet takes training crops and whole photos alike."""
+    net = model.build_unet(5, (None, None), "model2", widths=(8, 16), bridge=16)
+    for size in (32, 64):
+        assert net(np.zeros((1, size, size, 3), "float32")).shape == (1, size, size, 5)
+    with pytest.raises(ValueError, match="context='none'"):
+        model.build_unet(5, (None, None), "model2", widths=(8, 16), bridge=16, context="ppm")

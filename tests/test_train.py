@@ -108,6 +108,41 @@ def test_zoom_crop_keeps_exact_labels() -> None:
     assert jitter.min() >= 0 and jitter.max() <= 1
 
 
+def test_scale_crop_windows() -> None:
+    """Random-scale crops: the window's size, exact ids, the whole photo at the low end of the
+    scale range, and windows of the photo's own pixels at scale 1."""
+    import tensorflow as tf
+
+    ids = np.zeros((4, 32, 32), np.uint8)
+    ids[:, :, 16:] = 2
+    ids[:, :3] = IGNORE_ID
+    ramp = np.arange(32, dtype=np.float32)[None, None, :, None] / 31  # value = column / 31
+    photos = np.broadcast_to(ramp, (4, 32, 32, 3))
+    seed = tf.constant([3, 4], tf.int64)
+    args = (tf.constant(photos), tf.constant(ids), seed, 16)
+    whole_p, whole_i = augment.scale_crop_batch(*args, max_scale=0.5)  # scale 16/32: whole photo
+    assert whole_p.shape == (4, 16, 16, 3) and whole_i.shape == (4, 16, 16)
+    assert whole_i.dtype == tf.uint8
+    assert np.all(whole_i.numpy()[:, 2:, :8] == 0) and np.all(whole_i.numpy()[:, 2:, 8:] == 2)
+    assert np.allclose(whole_p.numpy()[:, :, 0], 0) and np.allclose(whole_p.numpy()[:, :, -1], 1)
+    native_p, native_i = augment.scale_crop_batch(*args, max_scale=1.0)
+    assert set(np.unique(native_i.numpy())) <= {0, 2, IGNORE_ID}  # nearest: no blended ids
+    steps = np.diff(native_p.numpy()[:, 0, :, 0], axis=1) * 31  # source pixels per window pixel
+    assert np.all(steps > 31 / 30 - 1e-3) and np.all(steps < 31 / 15 + 1e-3)  # scales 0.5..1
+    assert steps.min() < 1.9  # some windows are zoomed in beyond the whole photo
+    zoom_p, _ = augment.scale_crop_batch(*args, max_scale=3.0)
+    assert zoom_p.numpy().min() >= 0 and zoom_p.numpy().max() <= 1
+
+
+def test_crop_training_config() -> None:
+    cfg = train.TrainConfig(variant="model2", image_size=256, crop_size=128).check()
+    assert cfg.size == (256, 256) and cfg.train_size == (128, 128)
+    assert train.TrainConfig(image_size=64).train_size == (64, 64)
+    for bad in (24, 40, 272):  # model 2 needs multiples of 16 up to the image size
+        with pytest.raises(ValueError, match="crop_size"):
+            train.TrainConfig(variant="model2", image_size=256, crop_size=bad).check()
+
+
 # --------------------------------------------------------------------------- a real (tiny) run
 EPOCHS = 6
 
@@ -161,13 +196,14 @@ def test_model_folder_and_snapshots(trained) -> None:  # noqa: ANN001
     assert result.val_scores["mean_iou"] == pytest.approx(best, abs=0.02)  # model.keras = best
 
 
-def test_model2_learns_on_the_synthetic_sample(tmp_path: Path) -> None:
-    """The default strong model (stem, residual blocks, pyramid pooling) beats the trivial
-    baseline (always the commonest class) at native resolution after a few epochs."""
+@pytest.mark.parametrize("crop_size", [0, 32])
+def test_model2_learns_on_the_synthetic_sample(tmp_path: Path, crop_size: int) -> None:
+    """Model 2 beats the trivial baseline (always the commonest class) at native resolution
+    after a few epochs, trained on whole photos or on random-scale crops of them."""
     root = sample(tmp_path / "data", 48, 12)
     cfg = train.TrainConfig(
-        variant="model2", image_size=64, epochs=5, batch_size=8, learning_rate=3e-3,
-        class_weights="none", stop_patience=5,
+        variant="model2", image_size=64, crop_size=crop_size, epochs=5, batch_size=8,
+        learning_rate=3e-3, class_weights="none", stop_patience=5,
     )  # fmt: skip
     result = train.train(root, tmp_path / "run", cfg, snapshot_dir=tmp_path / "s", verbose=0)
     counts = np.array(result.config["class_pixel_counts"])
