@@ -28,92 +28,23 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from utils import augment, checks, data, devices, evaluate, history, losses, metrics, model, runio
+from utils import (
+    augment,
+    budget,
+    checks,
+    data,
+    devices,
+    evaluate,
+    history,
+    losses,
+    metrics,
+    model,
+    runio,
+)
 from utils.colours import ColourMapping
+from utils.config import SCHEDULES, TrainConfig  # noqa: F401 - the notebooks' train.TrainConfig
 
 log = logging.getLogger(__name__)
-
-SCHEDULES = ("constant", "plateau", "cosine")
-# What TrainConfig.check allows: whole numbers (minimum) and numbers (checks.number limits).
-WHOLE_FIELDS = {
-    "epochs": 1, "batch_size": 1, "max_train_images": 0, "max_val_images": 0, "seed": 0,
-    "lr_patience": 0, "stop_patience": 0, "snapshot_samples": 1, "crop_size": 0,
-}  # fmt: skip
-NUMBER_FIELDS = {
-    "learning_rate": {"above": 0}, "warmup_epochs": {"minimum": 0}, "max_zoom": {"minimum": 1},
-    "dice_weight": {"minimum": 0},
-}  # fmt: skip
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run (saved in ``config.json``)."""
-
-    variant: str = "model1"
-    architecture: dict = dataclasses.field(default_factory=dict)  # overrides of the variant's spec
-    image_size: int = 128  # whole photos at this size: evaluation, prediction (and training)
-    crop_size: int = 0  # 0: train on whole photos; N: on random-scale NxN crops (utils.augment)
-    epochs: int = 12
-    batch_size: int = 16
-    learning_rate: float = 2e-3  # peak; measured on the real data, see the README of Semantic_out_2
-    schedule: str = "cosine"  # constant | plateau (ReduceLROnPlateau) | cosine (per step)
-    warmup_epochs: float = 0.5
-    augment: str = "flip"  # none | flip | full (flip + random zoom/crop + brightness/contrast)
-    max_zoom: float = 1.5
-    class_weights: str = "sqrt"  # none | median (median frequency) | sqrt (inverse sqrt frequency)
-    dice_weight: float = 0.0  # weight of a soft Dice term added to the cross-entropy
-    max_train_images: int = 0  # 0 = all
-    max_val_images: int = 0
-    seed: int = 0
-    mixed_precision: str = "auto"  # auto | off | a Keras policy name
-    lr_patience: int = 2
-    stop_patience: int = 5
-    snapshot_samples: int = 4
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """The model's input size for whole photos (height, width): evaluation and prediction."""
-        return (self.image_size, self.image_size)
-
-    @property
-    def train_size(self) -> tuple[int, int]:
-        """The size of the training batches: the crop, or the whole photo."""
-        return (self.crop_size,) * 2 if self.crop_size else self.size
-
-    @classmethod
-    def plain(cls, **overrides) -> TrainConfig:
-        """The plain reference recipe: Adam 1e-3 constant, no augmentation, no class weights."""
-        base = dict(
-            variant="model1", learning_rate=1e-3, schedule="constant", augment="none",
-            class_weights="none", dice_weight=0.0,
-        )  # fmt: skip
-        return cls(**{**base, **overrides})
-
-    def check(self) -> TrainConfig:
-        """Raise ``checks.ParameterError`` (a ``ValueError``) naming a field of the wrong type
-        or value and what is allowed; returns self. Runs before anything is created."""
-        choices = {"variant": model.VARIANTS, "schedule": SCHEDULES,
-                   "augment": augment.AUGMENT_MODES,
-                   "class_weights": losses.CLASS_WEIGHT_METHODS}  # fmt: skip
-        checks.fields(self, choices, WHOLE_FIELDS, NUMBER_FIELDS)
-        try:
-            spec = model.spec_for(self.variant, **self.architecture)
-        except TypeError as e:
-            raise checks.ParameterError("architecture", self.architecture, str(e)) from None
-        divisor = model.input_divisor(spec)
-        if checks.whole("image_size", self.image_size, divisor) % divisor:
-            why = f"must be a multiple of {divisor} for {self.variant} (its poolings and stem)"
-            raise checks.ParameterError("image_size", self.image_size, why)
-        if self.crop_size % divisor or self.crop_size > self.image_size:
-            why = f"must be 0 or a multiple of {divisor} up to image_size={self.image_size}"
-            raise checks.ParameterError("crop_size", self.crop_size, why)
-        if self.mixed_precision not in ("auto", "off"):
-            try:
-                keras.mixed_precision.Policy(self.mixed_precision)
-            except (ValueError, TypeError):
-                why = "choose 'auto', 'off' or a Keras dtype policy, e.g. 'mixed_bfloat16'"
-                raise checks.ParameterError("mixed_precision", self.mixed_precision, why) from None
-        return self
 
 
 @dataclass
@@ -202,6 +133,28 @@ def compile_model(
     )
 
 
+def fit_to_budget(
+    cfg: TrainConfig, splits: data.Splits, num_classes: int, strategy, resumed: Path | None = None  # noqa: ANN001
+) -> TrainConfig:  # fmt: skip
+    """``cfg`` with ``epochs`` set to what fits ``cfg.train_minutes`` on this machine
+    (``utils.budget``); a resumed run (its model folder given) keeps the count it started with."""
+    if resumed is not None:
+        epochs = runio.load_json(resumed / model.CONFIG_FILE)["training"]["epochs"]
+        return dataclasses.replace(cfg, epochs=epochs)
+    steps = math.ceil(len(splits.train[: cfg.max_train_images or None]) / cfg.batch_size)
+    keras.utils.set_random_seed(cfg.seed)
+    with strategy.scope():  # a throwaway copy of the model, timed on random data
+        net = model.build_unet(num_classes, cfg.train_size, cfg.variant, **cfg.architecture)
+        compile_model(net, cfg, num_classes, None, steps)
+    step = budget.step_seconds(net, cfg.batch_size, cfg.train_size, num_classes)
+    epochs = budget.epochs_for(cfg.train_minutes, step, steps)
+    log.info(
+        "%.1f s per step x %d steps per epoch: %d epochs fit %g minutes",
+        step, steps, epochs, cfg.train_minutes,
+    )  # fmt: skip
+    return dataclasses.replace(cfg, epochs=epochs)
+
+
 @dataclass
 class TrainResult:
     """What ``train`` hands back: the best model, its folder, history rows and val scores."""
@@ -258,12 +211,14 @@ def train(
     if done:
         log.info("%s: resuming after epoch %d of %d", model_dir, done, cfg.epochs)
 
-    keras.utils.set_random_seed(cfg.seed)
     strategy = strategy or devices.choose_strategy()
     policy = devices.precision_policy(cfg.mixed_precision, strategy)
     previous_policy = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy(policy)
     try:
+        if cfg.train_minutes:
+            cfg = fit_to_budget(cfg, splits, num_classes, strategy, model_dir if done else None)
+        keras.utils.set_random_seed(cfg.seed)
         prep = prepare(splits, mapping, cfg, check=False)  # every file was decoded above
         photos, truths = snapshot_samples(prep.val_files, mapping, cfg, check=False)
         weights = prep.class_weights
@@ -336,6 +291,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--plain", action="store_true", help="plain reference recipe (model 1, Adam "
                     "1e-3 constant, no augmentation, no class weights)")  # fmt: skip
     ap.add_argument("--epochs", type=int, default=d.epochs)
+    ap.add_argument("--minutes", type=float, default=d.train_minutes,
+                    help="as many epochs as fit these minutes (overrides --epochs)")  # fmt: skip
     ap.add_argument("--image-size", type=int, default=d.image_size)
     ap.add_argument("--crop-size", type=int, default=d.crop_size,
                     help="train on random-scale crops of this size (0: whole photos)")  # fmt: skip
@@ -366,6 +323,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     overrides = {k: v for k, v in chosen.items() if v is not None}
     overrides.update(
         epochs=args.epochs,
+        train_minutes=args.minutes,
         image_size=args.image_size,
         crop_size=args.crop_size,
         batch_size=args.batch_size,

@@ -1,0 +1,94 @@
+"""What defines a training run: ``TrainConfig`` (saved as ``config.json``'s ``training``) and its
+checks, which run before anything is created."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import keras
+
+from utils import augment, checks, losses, model
+
+SCHEDULES = ("constant", "plateau", "cosine")
+# What TrainConfig.check allows: whole numbers (minimum) and numbers (checks.number limits).
+WHOLE_FIELDS = {
+    "epochs": 1, "batch_size": 1, "max_train_images": 0, "max_val_images": 0, "seed": 0,
+    "lr_patience": 0, "stop_patience": 0, "snapshot_samples": 1, "crop_size": 0,
+}  # fmt: skip
+NUMBER_FIELDS = {
+    "learning_rate": {"above": 0}, "warmup_epochs": {"minimum": 0}, "max_zoom": {"minimum": 1},
+    "dice_weight": {"minimum": 0}, "train_minutes": {"minimum": 0},
+}  # fmt: skip
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved in ``config.json``)."""
+
+    variant: str = "model1"
+    architecture: dict = dataclasses.field(default_factory=dict)  # overrides of the variant's spec
+    image_size: int = 128  # whole photos at this size: evaluation, prediction (and training)
+    crop_size: int = 0  # 0: train on whole photos; N: on random-scale NxN crops (utils.augment)
+    epochs: int = 12
+    train_minutes: float = 0.0  # > 0: as many epochs as fit this many minutes here (utils.budget)
+    batch_size: int = 16
+    learning_rate: float = 2e-3  # peak; measured on the real data, see the README of Semantic_out_2
+    schedule: str = "cosine"  # constant | plateau (ReduceLROnPlateau) | cosine (per step)
+    warmup_epochs: float = 0.5
+    augment: str = "flip"  # none | flip | full (flip + random zoom/crop + brightness/contrast)
+    max_zoom: float = 1.5
+    class_weights: str = "sqrt"  # none | median (median frequency) | sqrt (inverse sqrt frequency)
+    dice_weight: float = 0.0  # weight of a soft Dice term added to the cross-entropy
+    max_train_images: int = 0  # 0 = all
+    max_val_images: int = 0
+    seed: int = 0
+    mixed_precision: str = "auto"  # auto | off | a Keras policy name
+    lr_patience: int = 2
+    stop_patience: int = 5
+    snapshot_samples: int = 4
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The model's input size for whole photos (height, width): evaluation and prediction."""
+        return (self.image_size, self.image_size)
+
+    @property
+    def train_size(self) -> tuple[int, int]:
+        """The size of the training batches: the crop, or the whole photo."""
+        return (self.crop_size,) * 2 if self.crop_size else self.size
+
+    @classmethod
+    def plain(cls, **overrides) -> TrainConfig:
+        """The plain reference recipe: Adam 1e-3 constant, no augmentation, no class weights."""
+        base = dict(
+            variant="model1", learning_rate=1e-3, schedule="constant", augment="none",
+            class_weights="none", dice_weight=0.0,
+        )  # fmt: skip
+        return cls(**{**base, **overrides})
+
+    def check(self) -> TrainConfig:
+        """Raise ``checks.ParameterError`` (a ``ValueError``) naming a field of the wrong type
+        or value and what is allowed; returns self. Runs before anything is created."""
+        choices = {"variant": model.VARIANTS, "schedule": SCHEDULES,
+                   "augment": augment.AUGMENT_MODES,
+                   "class_weights": losses.CLASS_WEIGHT_METHODS}  # fmt: skip
+        checks.fields(self, choices, WHOLE_FIELDS, NUMBER_FIELDS)
+        try:
+            spec = model.spec_for(self.variant, **self.architecture)
+        except TypeError as e:
+            raise checks.ParameterError("architecture", self.architecture, str(e)) from None
+        divisor = model.input_divisor(spec)
+        if checks.whole("image_size", self.image_size, divisor) % divisor:
+            why = f"must be a multiple of {divisor} for {self.variant} (its poolings and stem)"
+            raise checks.ParameterError("image_size", self.image_size, why)
+        if self.crop_size % divisor or self.crop_size > self.image_size:
+            why = f"must be 0 or a multiple of {divisor} up to image_size={self.image_size}"
+            raise checks.ParameterError("crop_size", self.crop_size, why)
+        if self.mixed_precision not in ("auto", "off"):
+            try:
+                keras.mixed_precision.Policy(self.mixed_precision)
+            except (ValueError, TypeError):
+                why = "choose 'auto', 'off' or a Keras dtype policy, e.g. 'mixed_bfloat16'"
+                raise checks.ParameterError("mixed_precision", self.mixed_precision, why) from None
+        return self
