@@ -6,7 +6,8 @@ scored at native resolution (logits resized to the labels' 256x256, as ``utils.p
 them) on the held-out part: the last whole cities of the train list (``utils.data`` default), so
 the number predicts quality on unseen cities. The training clock counts only the epochs' training
 steps (not validation, scoring or figures). Each recipe's epoch count is fitted to the budget from
-a short timing of its train step on this machine, so its learning-rate schedule ends in time; a
+a short timing of its train step on this machine (``TrainConfig.train_minutes``, the same
+``utils.budget`` a user's ``--minutes`` run gets), so its learning-rate schedule ends in time; a
 recipe that still runs over stops after the epoch that crosses 1.15 x the budget.
 
 The first recipe named is the baseline (``default``: today's model 2 and recipe); the table gives
@@ -25,7 +26,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import os
 import sys
 import time
@@ -35,9 +35,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "agg")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
-from utils import data, evaluate, metrics, model, runio, train  # noqa: E402
+from utils import data, devices, evaluate, metrics, runio, train  # noqa: E402
 from utils.colours import ColourMapping  # noqa: E402
 
 OVERRUN = 1.15  # a recipe stops after the epoch that crosses this multiple of the budget
@@ -105,37 +104,20 @@ class NativeScore(keras.callbacks.Callback):
         self.record(epoch + 1, self.clock.seconds / 60, s["mean_iou"], s["pixel_accuracy"])
 
 
-def step_seconds(cfg: train.TrainConfig, num_classes: int, steps: int = 4) -> float:
-    """Seconds of one training step of a recipe on random data (after two warm-up steps)."""
-    keras.utils.set_random_seed(0)
-    size = cfg.train_size
-    net = model.build_unet(num_classes, size, cfg.variant, **cfg.architecture)
-    train.compile_model(net, cfg, num_classes, None, 100)
-    x = np.random.rand(cfg.batch_size, *size, 3).astype("float32")
-    y = np.random.randint(0, num_classes, (cfg.batch_size, *size)).astype("uint8")
-    for _ in range(2):
-        net.train_on_batch(x, y)
-    start = time.perf_counter()
-    for _ in range(steps):
-        net.train_on_batch(x, y)
-    return (time.perf_counter() - start) / steps
-
-
 def run_recipe(name: str, splits: data.Splits, budget_min: float, out: Path, results: dict):  # noqa: ANN201
     """Train one recipe for the budget, scoring after every epoch; fills ``results[name]``."""
     mapping = ColourMapping.palette()
-    cfg = train.TrainConfig(**RECIPES[name], epochs=1)
-    step = step_seconds(cfg, mapping.num_classes)
-    steps_per_epoch = math.ceil(len(splits.train) / cfg.batch_size)
-    epochs = max(1, int(budget_min * 60 / (1.05 * step * steps_per_epoch)))
-    cfg = dataclasses.replace(cfg, epochs=epochs, stop_patience=epochs)
+    strategy = devices.choose_strategy()
+    cfg = train.TrainConfig(**RECIPES[name], train_minutes=budget_min)
+    cfg = train.fit_to_budget(cfg, splits, mapping.num_classes, strategy)  # the epochs that fit
+    cfg = dataclasses.replace(cfg, train_minutes=0.0, stop_patience=cfg.epochs)
     entry = results[name] = {
         "recipe": {k: v for k, v in dataclasses.asdict(cfg).items()},
-        "step_seconds": round(step, 3),
-        "epochs_planned": epochs,
+        "budget_minutes": budget_min,
+        "epochs_planned": cfg.epochs,
         "curve": [],
     }
-    print(f"{name}: {step:.2f} s/step x {steps_per_epoch} steps -> {epochs} epochs", flush=True)
+    print(f"{name}: {cfg.epochs} epochs fit {budget_min:g} minutes", flush=True)
 
     def record(epoch: int, minutes: float, miou: float, acc: float) -> None:
         entry["curve"].append(
@@ -158,6 +140,7 @@ def run_recipe(name: str, splits: data.Splits, budget_min: float, out: Path, res
         cfg,
         mapping=mapping,
         snapshot_dir=run_dir / "snapshots",
+        strategy=strategy,
         verbose=0,
         resume=False,
         extra_callbacks=[clock, score],
