@@ -39,7 +39,7 @@ class TrainConfig:
     augment: str = "flip"  # none | flip | full (flip + random zoom/crop + brightness/contrast)
     max_zoom: float = 1.5
     class_weights: str = "sqrt"  # none | median (median frequency) | sqrt (inverse sqrt frequency)
-    dice_weight: float = 0.0  # weight of a soft Dice term added to the cross-entropy
+    dice_weight: float = 1.0  # soft Dice term added to the cross-entropy (measured: Semantic_out_2)
     max_train_images: int = 0  # 0 = all
     max_val_images: int = 0
     seed: int = 0

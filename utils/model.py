@@ -9,7 +9,9 @@ residual blocks (a 1x1 projection shortcut around the two convs), with spatial d
 bridge. ``UNetSpec`` also offers a strided stem (the UNet runs at half the input size, class
 scores upsampled back) and pyramid pooling at the bridge; they were measured against model 2
 in ``benchmarks/bench_time_to_quality.py`` and did not beat it on this CPU (see the README of
-``Semantic_out_2/``), so they stay options, not the default.
+``Semantic_out_2/``), so they stay options, not the default. Built for input size
+``(None, None)``, a UNet takes any multiple of ``input_divisor``: training on random-scale crops
+(``TrainConfig.crop_size``) and scoring whole photos at ``image_size``.
 
 Layer names other code relies on (notebooks 05-06): ``encoder_1`` .. ``encoder_{depth}`` (block
 output before pooling), ``bottleneck`` (bridge output), ``decoder_1`` .. ``decoder_{depth}``
