@@ -225,9 +225,16 @@ def test_model2_learns_on_the_synthetic_sample(tmp_path: Path, crop_size: int) -
     after a few epochs, trained on whole photos or on random-scale crops of them."""
     root = sample(tmp_path / "data", 48, 12)
     cfg = train.TrainConfig(
-        variant="model2", image_size=64, crop_size=crop_size, epochs=5, batch_size=8,
-        learning_rate=3e-3, class_weights="none", stop_patience=5,
-    )  # fmt: skip
+        variant="model2",
+        image_size=64,
+        crop_size=crop_size,
+        max_zoom=1.0,
+        epochs=5,
+        batch_size=8,
+        learning_rate=3e-3,
+        class_weights="none",
+        stop_patience=5,
+    )  # fmt: skip  (max_zoom 1: crops at scales 0.5-1, none beyond the photo's own pixels)
     result = train.train(root, tmp_path / "run", cfg, snapshot_dir=tmp_path / "s", verbose=0)
     counts = np.array(result.config["class_pixel_counts"])
     majority = counts.max() / counts.sum()
