@@ -45,8 +45,7 @@ def flip_batch(photos, ids, seed):  # noqa: ANN001, ANN201
 def zoom_crop_batch(photos, ids, seed, max_zoom: float = 1.5, p: float = 0.5):  # noqa: ANN001, ANN201
     """Per image, with probability ``p``: zoom in by U(1, max_zoom) at a random place.
 
-    One ``tf.image.crop_and_resize`` call per batch (bilinear for photos, nearest for ids), so
-    the labels stay exact class ids.
+    Cropped by :func:`crop_boxes`, so the labels stay exact class ids.
     """
     n = tf.shape(photos)[0]
     u = tf.random.stateless_uniform([n, 4], seed=seed)
@@ -55,15 +54,22 @@ def zoom_crop_batch(photos, ids, seed, max_zoom: float = 1.5, p: float = 0.5):  
     y1 = u[:, 2] * (1.0 - side)
     x1 = u[:, 3] * (1.0 - side)
     boxes = tf.stack([y1, x1, y1 + side, x1 + side], axis=1)
-    index = tf.range(n)
-    size = tf.shape(photos)[1:3]
-    zoomed = tf.image.crop_and_resize(photos, boxes, index, size, method="bilinear")
-    zoomed_ids = tf.image.crop_and_resize(
+    return crop_boxes(photos, ids, boxes, tf.shape(photos)[1:3])  # the photo's own size
+
+
+def crop_boxes(photos, ids, boxes, size):  # noqa: ANN001, ANN201
+    """Each image's box (y1, x1, y2, x2 as fractions) resized to ``size`` ((h, w) or a tensor:
+    the photos' own size): one ``tf.image.crop_and_resize`` call per batch, bilinear for
+    photos, nearest for ids (exact)."""
+    index = tf.range(tf.shape(photos)[0])
+    cropped = tf.image.crop_and_resize(photos, boxes, index, size, method="bilinear")
+    cropped_ids = tf.image.crop_and_resize(
         tf.cast(ids[..., None], tf.float32), boxes, index, size, method="nearest"
     )
     # crop_and_resize forgets the static shape; Keras layers want it back.
-    return tf.ensure_shape(zoomed, photos.shape), tf.ensure_shape(
-        tf.cast(zoomed_ids[..., 0], tf.uint8), ids.shape
+    static = (photos.shape[0], *(size if isinstance(size, tuple) else photos.shape[1:3]))
+    return tf.ensure_shape(cropped, (*static, 3)), tf.ensure_shape(
+        tf.cast(cropped_ids[..., 0], tf.uint8), static
     )
 
 
@@ -86,16 +92,7 @@ def scale_crop_batch(photos, ids, seed, crop_size: int, max_scale: float = 1.5):
     y1 = u[:, 1] * (1.0 - side)
     x1 = u[:, 2] * (1.0 - side)
     boxes = tf.stack([y1, x1, y1 + side, x1 + side], axis=1)
-    index = tf.range(n)
-    window = (crop_size, crop_size)
-    cropped = tf.image.crop_and_resize(photos, boxes, index, window, method="bilinear")
-    cropped_ids = tf.image.crop_and_resize(
-        tf.cast(ids[..., None], tf.float32), boxes, index, window, method="nearest"
-    )
-    batch = photos.shape[0]
-    return tf.ensure_shape(cropped, (batch, *window, 3)), tf.ensure_shape(
-        tf.cast(cropped_ids[..., 0], tf.uint8), (batch, *window)
-    )
+    return crop_boxes(photos, ids, boxes, (crop_size, crop_size))
 
 
 def colour_jitter_batch(photos, seed, brightness: float = 0.1, contrast: float = 0.2):  # noqa: ANN001, ANN201
