@@ -64,7 +64,6 @@ RECIPES: dict[str, dict] = {
     "crop192": dict(variant="model2", image_size=192, crop_size=128),
     "crop256_full": dict(variant="model2", image_size=256, crop_size=128, augment="full"),
     "batch8": dict(variant="model2", image_size=128, batch_size=8),  # twice the updates
-    "crop256_batch8": dict(variant="model2", image_size=256, crop_size=128, batch_size=8),
 }
 
 

@@ -105,39 +105,12 @@ def colour_jitter_batch(photos, seed, brightness: float = 0.1, contrast: float =
     return tf.clip_by_value((photos - mean) * scale + mean + shift, 0.0, 1.0)
 
 
-def _zoom_and_jitter(dataset, seed: int, max_zoom: float = 1.5):  # noqa: ANN001, ANN201
-    """``dataset.map`` of zoom/crop and colour jitter with a fresh stateless seed per batch."""
-
-    def zoom_and_jitter(batch, i):  # noqa: ANN001, ANN202
-        photos, ids = batch
-        s = tf.stack([i, tf.constant(seed, tf.int64)])
-        photos, ids = zoom_crop_batch(photos, ids, s, max_zoom)
-        return colour_jitter_batch(photos, s + 1), ids
-
-    counter = tf.data.Dataset.counter(seed * ZOOM_SEED_STRIDE + 1)
-    ds = tf.data.Dataset.zip((dataset, counter))
-    return ds.map(zoom_and_jitter, num_parallel_calls=tf.data.AUTOTUNE)
-
-
-def _jitter(dataset, seed: int):  # noqa: ANN001, ANN202
-    """``dataset.map`` of colour jitter with a fresh stateless seed per batch."""
-    counter = tf.data.Dataset.counter(seed * ZOOM_SEED_STRIDE + 1)
+def _per_batch(dataset, start: int, seed: int, transform):  # noqa: ANN001, ANN202
+    """``dataset.map`` of ``transform(photos, ids, s)`` with a fresh stateless seed ``s`` per
+    batch: (batch counter from ``start``, ``seed``)."""
+    counter = tf.data.Dataset.counter(start)
     return tf.data.Dataset.zip((dataset, counter)).map(
-        lambda batch, i: (
-            colour_jitter_batch(batch[0], tf.stack([i, tf.constant(seed, tf.int64)]) + 1),
-            batch[1],
-        ),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-
-
-def _scale_crop(dataset, seed: int, crop_size: int, max_scale: float):  # noqa: ANN001, ANN202
-    """``dataset.map`` of :func:`scale_crop_batch` with a fresh stateless seed per batch."""
-    counter = tf.data.Dataset.counter(seed * CROP_SEED_STRIDE + 2)
-    return tf.data.Dataset.zip((dataset, counter)).map(
-        lambda batch, i: scale_crop_batch(
-            *batch, tf.stack([i, tf.constant(seed, tf.int64)]), crop_size, max_scale
-        ),
+        lambda batch, i: transform(*batch, tf.stack([i, tf.constant(seed, tf.int64)])),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
 
@@ -146,15 +119,18 @@ def augment(dataset, mode: str, seed: int = 0, max_zoom: float = 1.5, crop_size:
     """``dataset`` of (photos, ids) batches with the augmentation of ``mode`` mapped over it;
     with ``crop_size``, random-scale windows of that size (scales up to ``max_zoom``)."""
     if check_mode(mode) != "none":
-        counter = tf.data.Dataset.counter(seed * FLIP_SEED_STRIDE)
-        dataset = tf.data.Dataset.zip((dataset, counter)).map(
-            lambda batch, i: flip_batch(*batch, tf.stack([i, tf.constant(seed, tf.int64)])),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
+        dataset = _per_batch(dataset, seed * FLIP_SEED_STRIDE, seed, flip_batch)
     if crop_size:
-        dataset = _scale_crop(dataset, seed, crop_size, max_zoom)
-        if mode == "full":
-            dataset = _jitter(dataset, seed)
-    elif mode == "full":
-        dataset = _zoom_and_jitter(dataset, seed, max_zoom)
+        dataset = _per_batch(
+            dataset, seed * CROP_SEED_STRIDE + 2, seed,
+            lambda p, i, s: scale_crop_batch(p, i, s, crop_size, max_zoom),
+        )  # fmt: skip
+    if mode == "full":
+
+        def zoom_and_jitter(photos, ids, s):  # noqa: ANN001, ANN202
+            if not crop_size:  # crops replace the zoom
+                photos, ids = zoom_crop_batch(photos, ids, s, max_zoom)
+            return colour_jitter_batch(photos, s + 1), ids
+
+        dataset = _per_batch(dataset, seed * ZOOM_SEED_STRIDE + 1, seed, zoom_and_jitter)
     return dataset.prefetch(tf.data.AUTOTUNE)
