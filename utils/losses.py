@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 CLASS_WEIGHT_METHODS = ("none", "median", "sqrt")
@@ -81,6 +80,8 @@ def soft_dice_loss(ids, logits, valid, num_classes: int):  # noqa: ANN001, ANN20
 
 def class_pixel_counts(dataset, num_classes: int) -> np.ndarray:  # noqa: ANN001
     """Pixels per class over a dataset of (photo, ids) batches (void not counted)."""
+    import tensorflow as tf  # here, not at the top: the loss itself runs on any Keras backend
+
     total = tf.zeros([num_classes], tf.int64)
     for _, ids in dataset:
         flat = tf.reshape(tf.cast(ids, tf.int32), [-1])

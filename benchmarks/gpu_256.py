@@ -1,0 +1,233 @@
+"""Model 2's 256 px recipe on a GPU machine that has JAX but no TensorFlow (Keras' JAX backend).
+
+The lent GPU machines of this project's workplace carry PyTorch and JAX, not TensorFlow, and take
+at most 64 MiB of files. So the run has two halves:
+
+``pack`` (here, in the project's environment) decodes the real train pairs once, with the
+project's own reader and palette mapping, into one ``.npz`` that travels: the photos re-encoded
+as JPEG quality 90 (the pair files' 97 MB would not fit), the class ids, and the city hold-out
+split of ``utils.data`` (train: files 1-2616; held out: ulm, weimar, zurich, 359 files).
+
+``train`` (there, ``KERAS_BACKEND=jax``) trains model 2 at 256x256 with the default recipe of
+``utils.config.TrainConfig`` (batch 16, Adam 2e-3 with half an epoch of warm-up and a cosine
+decay, sqrt class weights, soft Dice 1.0, flips) under ``mixed_float16``, for as many epochs as
+fit ``--minutes`` (``utils.budget``, as ``TRAIN_MINUTES`` does). After every epoch it scores the
+held-out photos (at 256 px the input size is the labels' own), one line each. It writes a model
+folder (``model.keras`` in float32, ``config.json``, ``mapping.json``, ``history.json``) that
+``utils.evaluate`` and ``utils.predict`` load on any machine: score it here on the original
+JPEGs with ``python -m utils.evaluate --model OUT/model2 --data ../shared/data/cityscapes_pairs``.
+
+    python benchmarks/gpu_256.py pack --out .devdata/pairs256.npz
+    KERAS_BACKEND=jax python benchmarks/gpu_256.py train --pack .devdata/pairs256.npz \
+        --out OUT/model2 --minutes 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import cv2
+import keras
+import numpy as np
+
+from utils import budget, losses, metrics, model, runio
+from utils.colours import ColourMapping
+
+SIZE = 256
+JPEG_QUALITY = 90
+RECIPE = dict(  # utils.config.TrainConfig's defaults for model 2 (that module needs TensorFlow)
+    variant="model2", image_size=SIZE, batch_size=16, learning_rate=2e-3, schedule="cosine",
+    warmup_epochs=0.5, augment="flip", class_weights="sqrt", dice_weight=1.0,
+    mixed_precision="mixed_float16",
+)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- pack (here)
+def pack(data_root: str, out: Path) -> None:
+    """Photos (JPEG bytes), class ids and the city hold-out split of the real pairs, one file."""
+    from utils import data  # reads with the project's own decoder and split (needs TensorFlow)
+
+    files = data.pair_files(Path(data_root) / "train")
+    train, val, how = data.city_holdout_split(files)
+    mapping = ColourMapping.palette()
+    blobs, ids = [], np.zeros((len(files), SIZE, SIZE), np.uint8)
+    for i, f in enumerate(files):
+        photo, colours = data.read_pair(f)
+        if photo.shape[:2] != (SIZE, SIZE):
+            raise ValueError(f"{f}: photo is {photo.shape[:2]}, expected {SIZE}x{SIZE}")
+        bgr = cv2.cvtColor(photo, cv2.COLOR_RGB2BGR)
+        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        if not ok:
+            raise ValueError(f"{f}: could not re-encode the photo")
+        blobs.append(buf.ravel())
+        ids[i] = mapping.apply(colours)
+    offsets = np.cumsum([0] + [b.size for b in blobs])
+    tmp = out.with_name(out.name + ".part.npz")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        tmp, jpeg=np.concatenate(blobs), offsets=offsets, ids=ids,
+        n_train=len(train), n_val=len(val), how=how, names=[f.name for f in files],
+    )  # fmt: skip
+    tmp.replace(out)
+    print(f"{out}: {len(files)} pairs ({how}), {out.stat().st_size / 2**20:.1f} MiB")
+
+
+# --------------------------------------------------------------------------- train (there)
+class FlipBatches(keras.utils.PyDataset):
+    """Shuffled batches of (photo float32 in [0, 1], ids), each pair mirrored with p = 0.5."""
+
+    def __init__(self, photos: np.ndarray, ids: np.ndarray, batch: int, seed: int = 0) -> None:
+        super().__init__()
+        self.photos, self.ids, self.batch = photos, ids, batch
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(photos))
+
+    def __len__(self) -> int:
+        return -(-len(self.photos) // self.batch)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        pick = np.sort(self.order[i * self.batch : (i + 1) * self.batch])
+        x, y = self.photos[pick], self.ids[pick]
+        flip = self.rng.random(len(pick)) < 0.5
+        x[flip], y[flip] = x[flip, :, ::-1], y[flip, :, ::-1]
+        return x.astype(np.float32) / 255.0, y
+
+    def on_epoch_end(self) -> None:
+        self.order = self.rng.permutation(len(self.photos))
+
+
+def compile_recipe(net: keras.Model, weights: np.ndarray, steps: int, epochs: int) -> None:
+    """Adam with warm-up + cosine and the segmentation loss, as ``utils.train.compile_model``."""
+    warmup = int(round(RECIPE["warmup_epochs"] * steps))
+    peak = RECIPE["learning_rate"]
+    lr = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=peak * 0.1, decay_steps=max(steps * epochs - warmup, 1),
+        alpha=0.01, warmup_target=peak, warmup_steps=warmup,
+    )  # fmt: skip
+    loss = losses.SegmentationLoss(len(weights), weights.tolist(), RECIPE["dice_weight"])
+    net.compile(optimizer=keras.optimizers.Adam(lr), loss=loss)
+
+
+def held_out_scores(net: keras.Model, photos: np.ndarray, ids: np.ndarray, classes: int) -> dict:
+    """Confusion-matrix scores of ``net`` on the held-out photos (256 px: the labels' own size)."""
+    cm = np.zeros((classes, classes), np.int64)
+    for start in range(0, len(photos), 32):
+        x = photos[start : start + 32].astype(np.float32) / 255.0
+        pred = np.argmax(net.predict_on_batch(x), axis=-1)
+        cm += metrics.confusion_matrix(ids[start : start + 32], pred, classes)
+    return metrics.scores(cm) | {"confusion_matrix": cm.tolist()}
+
+
+def train(pack_file: Path, out: Path, minutes: float, max_epochs: int, limit: int = 0) -> None:
+    """Train model 2 at 256 px for ``minutes`` of training steps; write a loadable model folder."""
+    t0 = time.perf_counter()
+    packed = np.load(pack_file)
+    jpeg, offsets = packed["jpeg"], packed["offsets"]
+    photos = np.stack([
+        cv2.cvtColor(cv2.imdecode(jpeg[a:b], cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        for a, b in zip(offsets[:-1], offsets[1:], strict=True)
+    ])  # fmt: skip
+    ids, n_train = packed["ids"], int(packed["n_train"])
+    if limit:  # a smoke test: the first ``limit`` train and held-out pairs
+        keep = np.r_[0:limit, n_train : n_train + limit]
+        photos, ids, n_train = photos[keep], ids[keep], limit
+    mapping = ColourMapping.palette()
+    classes = mapping.num_classes
+    counts = np.bincount(ids[:n_train].ravel(), minlength=256)[:classes]
+    weights = losses.class_weight_table(counts, RECIPE["class_weights"])
+    batches = FlipBatches(photos[:n_train], ids[:n_train], RECIPE["batch_size"])
+    steps = len(batches)
+    print(f"backend {keras.backend.backend()}, devices {_devices()}; loaded in "
+          f"{time.perf_counter() - t0:.0f} s: {n_train} train, {len(photos) - n_train} held out "
+          f"({packed['how']})", flush=True)  # fmt: skip
+
+    keras.mixed_precision.set_global_policy(RECIPE["mixed_precision"])
+    keras.utils.set_random_seed(0)
+    probe = model.build_unet(classes, (SIZE, SIZE), "model2")
+    compile_recipe(probe, weights, steps, 1)
+    step = budget.step_seconds(probe, RECIPE["batch_size"], (SIZE, SIZE), classes, steps=10)
+    epochs = min(max_epochs, budget.epochs_for(minutes, step, steps))
+    print(f"{step * 1000:.1f} ms per step x {steps} steps: {epochs} epochs fit {minutes:g} min",
+          flush=True)  # fmt: skip
+
+    keras.utils.set_random_seed(0)
+    net = model.build_unet(classes, (SIZE, SIZE), "model2")
+    compile_recipe(net, weights, steps, epochs)
+    val_photos, val_ids = photos[n_train:], ids[n_train:]
+    history: list[dict] = []
+    train_s = 0.0
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        logs = net.fit(batches, epochs=epoch, initial_epoch=epoch - 1, verbose=0).history
+        train_s += time.perf_counter() - start
+        s = held_out_scores(net, val_photos, val_ids, classes)
+        row = dict(epoch=epoch, train_minutes=train_s / 60, loss=logs["loss"][-1])
+        history.append(
+            row | {"val_mean_iou": s["mean_iou"], "val_pixel_accuracy": s["pixel_accuracy"]}
+        )
+        print(f"epoch {epoch}/{epochs}: {train_s / 60:.2f} min, loss {logs['loss'][-1]:.3f}, "
+              f"held-out mIoU {s['mean_iou']:.4f}, pixel acc {s['pixel_accuracy']:.4f}",
+              flush=True)  # fmt: skip
+    save_folder(net, out, mapping, epochs, train_s, step, history, counts, weights, packed)
+    print(f"wrote {out} after {time.perf_counter() - t0:.0f} s in all", flush=True)
+
+
+def _devices() -> str:
+    try:
+        import jax
+
+        return ", ".join(d.device_kind for d in jax.devices())
+    except ImportError:
+        return "(not JAX)"
+
+
+def save_folder(net, out, mapping, epochs, train_s, step, history, counts, weights, packed):  # noqa: ANN001, ANN201, PLR0913
+    """The model folder ``utils.model.load_trained`` reads, with float32 weights (any CPU)."""
+    keras.mixed_precision.set_global_policy("float32")
+    plain = model.build_unet(mapping.num_classes, (SIZE, SIZE), "model2")
+    plain.set_weights(net.get_weights())
+    out.mkdir(parents=True, exist_ok=True)
+    training = dict(RECIPE, epochs=epochs, train_minutes=round(train_s / 60, 2))
+    config = {
+        "variant": "model2", "input_size": [SIZE, SIZE], "num_classes": mapping.num_classes,
+        "class_names": list(mapping.class_names), "mapping_file": model.MAPPING_FILE,
+        "mapping_source": "palette", "architecture": asdict(model.spec_for("model2")),
+        "training": training, "precision_policy": RECIPE["mixed_precision"],
+        "backend": keras.backend.backend(), "device": _devices(), "step_seconds": step,
+        "n_train": int(packed["n_train"]), "n_val": int(packed["n_val"]),
+        "split": str(packed["how"]), "photos": f"re-encoded JPEG quality {JPEG_QUALITY}",
+        "class_pixel_counts": counts.tolist(), "class_weights": np.round(weights, 4).tolist(),
+    }  # fmt: skip
+    plain.save(out / model.MODEL_FILE)
+    mapping.save(out / model.MAPPING_FILE)
+    runio.save_json(config, out / model.CONFIG_FILE)
+    runio.save_json(history, out / "history.json")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("pack", help="decode the real train pairs into one file that travels")
+    p.add_argument("--data", default="../shared/data/cityscapes_pairs")
+    p.add_argument("--out", type=Path, default=Path(".devdata/pairs256.npz"))
+    t = sub.add_parser("train", help="train model 2 at 256 px on a packed file (KERAS_BACKEND=jax)")
+    t.add_argument("--pack", type=Path, default=Path(".devdata/pairs256.npz"))
+    t.add_argument("--out", type=Path, required=True, help="model folder to write")
+    t.add_argument("--minutes", type=float, default=5.0, help="budget of training steps")
+    t.add_argument("--max-epochs", type=int, default=200)
+    t.add_argument("--limit", type=int, default=0, help="smoke test: this many pairs of each part")
+    args = ap.parse_args(argv)
+    if args.command == "pack":
+        pack(args.data, args.out)
+    else:
+        train(args.pack, args.out, args.minutes, args.max_epochs, args.limit)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
