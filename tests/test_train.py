@@ -131,6 +131,29 @@ def test_zoom_crop_keeps_exact_labels() -> None:
     assert jitter.min() >= 0 and jitter.max() <= 1
 
 
+def test_photometric_changes_exposure_not_labels() -> None:
+    """The "photo" mode: values stay in [0, 1], images get darker and brighter, colours and
+    contrast change per image, labels and geometry stay as they were (flips aside)."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    photos = rng.uniform(0.2, 0.8, (64, 16, 16, 3)).astype(np.float32)
+    out = augment.photometric_batch(tf.constant(photos), tf.constant([5, 6], tf.int64)).numpy()
+    assert out.shape == photos.shape and out.min() >= 0 and out.max() <= 1
+    change = out.mean(axis=(1, 2, 3)) - photos.mean(axis=(1, 2, 3))
+    assert change.min() < -0.05 and change.max() > 0.05  # darker and brighter images
+    spread = out.std(axis=(1, 2, 3)) / photos.std(axis=(1, 2, 3))
+    assert spread.min() < 0.8 and spread.max() > 1.2  # flatter and punchier images
+    ids = rng.integers(0, 3, (64, 16, 16)).astype(np.uint8)
+    ds = tf.data.Dataset.from_tensors((photos, ids))
+    (p1, i1), (p2, i2) = (next(iter(augment.augment(ds, "photo", seed=1))) for _ in range(2))
+    assert np.array_equal(p1.numpy(), p2.numpy())  # reproducible from the seed
+    flipped = np.any(i1.numpy() != ids, axis=(1, 2))
+    assert np.array_equal(i1.numpy()[~flipped], ids[~flipped])  # ids untouched but for flips
+    assert np.array_equal(i1.numpy()[flipped], ids[flipped][:, :, ::-1])
+    assert not np.allclose(p1.numpy()[~flipped], photos[~flipped], atol=0.01)
+
+
 def test_scale_crop_windows() -> None:
     """Random-scale crops: the window's size, exact ids, the whole photo at the low end of the
     scale range, and windows of the photo's own pixels at scale 1."""
