@@ -1,0 +1,84 @@
+"""The helpers of the GPU and robustness benchmarks (the benchmarks themselves need real data)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from utils import model
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load(name: str):  # noqa: ANN201
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gpu_flip_batches_move_photo_and_label_together() -> None:
+    gpu = load("gpu_256")
+    n = 10
+    photos = np.zeros((n, 4, 4, 3), np.uint8)
+    photos[:, :, 0] = 255  # left column white
+    ids = np.zeros((n, 4, 4), np.uint8)
+    ids[:, :, 0] = 1  # left column class 1
+    ids[:, 0, 0] = np.arange(n)  # which image it is
+    batches = gpu.FlipBatches(photos, ids, batch=4, seed=1)
+    assert len(batches) == 3
+    seen, flips = [], 0
+    for i in range(len(batches)):
+        x, y = batches[i]
+        assert x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+        left = y[:, 1, 0] == 1  # not flipped: class 1 still on the left
+        assert np.array_equal(x[:, 1, 0, 0] == 1.0, left)  # the photo went the same way
+        flips += int((~left).sum())
+        seen += [int(row[0, 0] if keep else row[0, -1]) for row, keep in zip(y, left, strict=True)]
+    assert sorted(seen) == list(range(n))  # every image once per epoch
+    assert 0 < flips < n
+    assert np.array_equal(photos[:, :, 0], np.full((n, 4, 3), 255))  # the source is untouched
+
+
+def test_gpu_model_folder_loads_on_cpu(tmp_path: Path) -> None:
+    """The folder the GPU run writes (float32 copy of mixed-precision weights) is one that
+    ``utils.model.load_trained`` reads, with the same predictions."""
+    import keras
+
+    from utils.colours import ColourMapping
+
+    gpu = load("gpu_256")
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        net = model.build_unet(19, (gpu.SIZE, gpu.SIZE), "model2")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    packed = {"n_train": 3, "n_val": 2, "how": "test"}
+    counts, weights = np.ones(19, np.int64), np.ones(19)
+    gpu.save_folder(
+        net, tmp_path, ColourMapping.palette(), 1, 6.0, 0.1, [], counts, weights, packed
+    )
+    loaded, mapping, config = model.load_trained(tmp_path)
+    assert config["input_size"] == [gpu.SIZE, gpu.SIZE] and mapping.num_classes == 19
+    assert loaded.dtype_policy.name == "float32"
+    x = np.random.default_rng(0).random((1, gpu.SIZE, gpu.SIZE, 3), dtype=np.float32)
+    np.testing.assert_allclose(loaded(x), net(x), atol=0.05)  # float16 compute vs float32
+
+
+def test_robustness_conditions() -> None:
+    import tensorflow as tf
+
+    rob = load("bench_robustness")
+    x = tf.constant(np.random.default_rng(0).uniform(0.1, 0.9, (2, 8, 8, 3)).astype(np.float32))
+    mean = lambda t: float(tf.reduce_mean(t))  # noqa: E731
+    std = lambda t: float(tf.math.reduce_std(t))  # noqa: E731
+    assert np.array_equal(rob.CONDITIONS["clean"](x), x)
+    assert mean(rob.CONDITIONS["dark"](x)) < 0.8 * mean(x)
+    assert mean(rob.CONDITIONS["dim"](x)) == pytest.approx(0.5 * mean(x))
+    assert std(rob.CONDITIONS["flat"](x)) < 0.6 * std(x)
+    assert mean(rob.CONDITIONS["flat"](x)) == pytest.approx(mean(x), abs=1e-5)
+    results = {"m": {c: {"mean_iou": 0.4 if c == "clean" else 0.2} for c in rob.CONDITIONS}}
+    assert "0.2000 (50%)" in rob.table(results, list(rob.CONDITIONS))
