@@ -36,7 +36,7 @@ class TrainConfig:
     learning_rate: float = 2e-3  # peak; measured on the real data, see the README of Semantic_out_2
     schedule: str = "cosine"  # constant | plateau (ReduceLROnPlateau) | cosine (per step)
     warmup_epochs: float = 0.5
-    augment: str = "flip"  # none | flip | full (+ zoom/crop, colour jitter) | photo (+ photometric)
+    augment: str = "photo"  # none | flip | full (+ zoom, jitter) | photo (+ gamma, contrast)
     max_zoom: float = 1.5
     class_weights: str = "sqrt"  # none | median (median frequency) | sqrt (inverse sqrt frequency)
     dice_weight: float = 1.0  # soft Dice term added to the cross-entropy (measured: Semantic_out_2)
