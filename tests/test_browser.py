@@ -67,6 +67,7 @@ LAB_SETTINGS = {  # no news pop-up; every cell in the page (no windowing), so al
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
 }
 NOTEBOOK_TIMEOUT_S = 420
+SETTLE_POLL_S = 0.5  # between looks at the cell prompts while a notebook runs
 WIDGET_TIMEOUT_MS = 60_000
 
 
@@ -189,9 +190,12 @@ def run_all_cells(page: object, lab: dict, name: str) -> dict:
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Run All Cells$")).click()
     deadline, settled = time.monotonic() + NOTEBOOK_TIMEOUT_S, 0
-    while settled < 3:  # no cell queued or running, three looks in a row
+    # No cell queued or running, three looks in a row: "Run All Cells" queues every code cell
+    # at once (each shows [*] until it has run), so this means done; check_cells then checks
+    # that every cell ran.
+    while settled < 3:
         assert time.monotonic() < deadline, f"{name}: still running after {NOTEBOOK_TIMEOUT_S} s"
-        time.sleep(2)
+        time.sleep(SETTLE_POLL_S)
         prompts = page.evaluate(PROMPTS_JS)
         started = any(p.strip("[]:").isdigit() for p in prompts)
         settled = settled + 1 if started and not any("*" in p for p in prompts) else 0

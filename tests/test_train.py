@@ -242,11 +242,19 @@ def test_model_folder_and_snapshots(trained) -> None:  # noqa: ANN001
     assert result.val_scores["mean_iou"] == pytest.approx(best, abs=0.02)  # model.keras = best
 
 
+@pytest.fixture(scope="module")
+def model2_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample both model 2 learning runs train on (drawn once; training only reads it)."""
+    return sample(tmp_path_factory.mktemp("model2") / "data", 48, 12)
+
+
 @pytest.mark.parametrize("crop_size", [0, 32])
-def test_model2_learns_on_the_synthetic_sample(tmp_path: Path, crop_size: int) -> None:
+def test_model2_learns_on_the_synthetic_sample(
+    tmp_path: Path, model2_sample: Path, crop_size: int
+) -> None:
     """Model 2 beats the trivial baseline (always the commonest class) at native resolution
     after a few epochs, trained on whole photos or on random-scale crops of them."""
-    root = sample(tmp_path / "data", 48, 12)
+    root = model2_sample
     cfg = train.TrainConfig(
         variant="model2",
         image_size=64,
@@ -293,7 +301,10 @@ class Recorder(keras.callbacks.Callback):
 
 def test_resume_after_interruption(tmp_path: Path) -> None:
     root = write_scenes(tmp_path / "data", 16, 4)
-    cfg = train.TrainConfig(variant="model2", image_size=32, epochs=4, batch_size=8)
+    # Model 2's blocks at two small levels: this test checks epochs and files, not learning.
+    cfg = train.TrainConfig(
+        variant="model2", image_size=32, epochs=4, batch_size=8, architecture={"widths": (8, 16)}
+    )
     kw = dict(snapshot_dir=tmp_path / "snaps", verbose=0)
     with pytest.raises(KeyboardInterrupt):
         train.train(root, tmp_path / "run", cfg, extra_callbacks=[Interrupt(3)], **kw)
@@ -322,7 +333,8 @@ MIRRORED = textwrap.dedent(
     from utils import train
     root = write_scenes(__import__("pathlib").Path(sys.argv[1]) / "data", 16, 4)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    cfg = train.TrainConfig(image_size=32, epochs=2, batch_size=8)
+    # two small levels: this checks the strategy's run, not learning
+    cfg = train.TrainConfig(image_size=32, epochs=2, batch_size=8, architecture={"widths": (8, 16)})
     r = train.train(root, sys.argv[1] + "/run", cfg, snapshot_dir=sys.argv[2], strategy=strategy,
                     verbose=0)
     print(json.dumps({"replicas": r.config["replicas"], "strategy": r.config["strategy"],

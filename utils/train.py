@@ -115,7 +115,12 @@ def snapshot_samples(
 def compile_model(
     net: keras.Model, cfg: TrainConfig, num_classes: int, weights: np.ndarray | None, steps: int
 ) -> None:
-    """Adam (constant / plateau / warm-up + cosine), the segmentation loss, the CM metric."""
+    """Adam (constant / plateau / warm-up + cosine), the segmentation loss, the CM metric.
+
+    The optimizer's slots are created here, eagerly (in the caller's strategy scope): left to
+    the first training step, they would be created while Keras traces it, and TensorFlow then
+    traces the whole step a second time (seconds per model; the results are the same).
+    """
     lr: float | keras.optimizers.schedules.LearningRateSchedule = cfg.learning_rate
     if cfg.schedule == "cosine":
         warmup = int(round(cfg.warmup_epochs * steps))
@@ -131,6 +136,7 @@ def compile_model(
         loss=losses.SegmentationLoss(num_classes, weights, cfg.dice_weight),
         metrics=[metrics.ConfusionMatrixMetric(num_classes)],
     )
+    net.optimizer.build(net.trainable_variables)
 
 
 def fit_to_budget(
