@@ -28,7 +28,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import cv2
@@ -37,14 +37,14 @@ import numpy as np
 
 from utils import budget, losses, metrics, model, runio
 from utils.colours import ColourMapping
+from utils.config import TrainConfig
 
 SIZE = 256
 JPEG_QUALITY = 90
-RECIPE = dict(  # utils.config.TrainConfig's defaults for model 2 (that module needs TensorFlow)
-    variant="model2", image_size=SIZE, batch_size=16, learning_rate=2e-3, schedule="cosine",
-    warmup_epochs=0.5, augment="flip", class_weights="sqrt", dice_weight=1.0,
-    mixed_precision="mixed_float16",
-)  # fmt: skip
+# Model 2's default recipe, flips for augmentation (what ``FlipBatches`` does), mixed float16.
+RECIPE = TrainConfig(
+    variant="model2", image_size=SIZE, augment="flip", mixed_precision="mixed_float16"
+)
 
 
 # --------------------------------------------------------------------------- pack (here)
@@ -102,15 +102,10 @@ class FlipBatches(keras.utils.PyDataset):
 
 
 def compile_recipe(net: keras.Model, weights: np.ndarray, steps: int, epochs: int) -> None:
-    """Adam with warm-up + cosine and the segmentation loss, as ``utils.train.compile_model``."""
-    warmup = int(round(RECIPE["warmup_epochs"] * steps))
-    peak = RECIPE["learning_rate"]
-    lr = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=peak * 0.1, decay_steps=max(steps * epochs - warmup, 1),
-        alpha=0.01, warmup_target=peak, warmup_steps=warmup,
-    )  # fmt: skip
-    loss = losses.SegmentationLoss(len(weights), weights.tolist(), RECIPE["dice_weight"])
-    net.compile(optimizer=keras.optimizers.Adam(lr), loss=loss)
+    """Adam on the recipe's schedule and the segmentation loss, as ``utils.train.compile_model``."""
+    cfg = replace(RECIPE, epochs=epochs)
+    loss = losses.SegmentationLoss(len(weights), weights.tolist(), cfg.dice_weight)
+    net.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate_schedule(steps)), loss=loss)
 
 
 def held_out_scores(net: keras.Model, photos: np.ndarray, ids: np.ndarray, classes: int) -> dict:
@@ -139,18 +134,18 @@ def train(pack_file: Path, out: Path, minutes: float, max_epochs: int, limit: in
     mapping = ColourMapping.palette()
     classes = mapping.num_classes
     counts = np.bincount(ids[:n_train].ravel(), minlength=256)[:classes]
-    weights = losses.class_weight_table(counts, RECIPE["class_weights"])
-    batches = FlipBatches(photos[:n_train], ids[:n_train], RECIPE["batch_size"])
+    weights = losses.class_weight_table(counts, RECIPE.class_weights)
+    batches = FlipBatches(photos[:n_train], ids[:n_train], RECIPE.batch_size)
     steps = len(batches)
     print(f"backend {keras.backend.backend()}, devices {_devices()}; loaded in "
           f"{time.perf_counter() - t0:.0f} s: {n_train} train, {len(photos) - n_train} held out "
           f"({packed['how']})", flush=True)  # fmt: skip
 
-    keras.mixed_precision.set_global_policy(RECIPE["mixed_precision"])
+    keras.mixed_precision.set_global_policy(RECIPE.mixed_precision)
     keras.utils.set_random_seed(0)
     probe = model.build_unet(classes, (SIZE, SIZE), "model2")
     compile_recipe(probe, weights, steps, 1)
-    step = budget.step_seconds(probe, RECIPE["batch_size"], (SIZE, SIZE), classes, steps=10)
+    step = budget.step_seconds(probe, RECIPE.batch_size, (SIZE, SIZE), classes, steps=10)
     epochs = min(max_epochs, budget.epochs_for(minutes, step, steps))
     print(f"{step * 1000:.1f} ms per step x {steps} steps: {epochs} epochs fit {minutes:g} min",
           flush=True)  # fmt: skip
@@ -192,12 +187,12 @@ def save_folder(net, out, mapping, epochs, train_s, step, history, counts, weigh
     plain = model.build_unet(mapping.num_classes, (SIZE, SIZE), "model2")
     plain.set_weights(net.get_weights())
     out.mkdir(parents=True, exist_ok=True)
-    training = dict(RECIPE, epochs=epochs, train_minutes=round(train_s / 60, 2))
+    training = asdict(replace(RECIPE, epochs=epochs, train_minutes=round(train_s / 60, 2)))
     config = {
         "variant": "model2", "input_size": [SIZE, SIZE], "num_classes": mapping.num_classes,
         "class_names": list(mapping.class_names), "mapping_file": model.MAPPING_FILE,
         "mapping_source": "palette", "architecture": asdict(model.spec_for("model2")),
-        "training": training, "precision_policy": RECIPE["mixed_precision"],
+        "training": training, "precision_policy": RECIPE.mixed_precision,
         "backend": keras.backend.backend(), "device": _devices(), "step_seconds": step,
         "n_train": int(packed["n_train"]), "n_val": int(packed["n_val"]),
         "split": str(packed["how"]), "photos": f"re-encoded JPEG quality {JPEG_QUALITY}",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import keras
 
-from utils import augment, checks, losses, model
+from utils import checks, losses, model
 
 SCHEDULES = ("constant", "plateau", "cosine")
 # What TrainConfig.check allows: whole numbers (minimum) and numbers (checks.number limits).
@@ -67,9 +67,25 @@ class TrainConfig:
         )  # fmt: skip
         return cls(**{**base, **overrides})
 
+    def learning_rate_schedule(self, steps: int):  # noqa: ANN201 - float or a Keras schedule
+        """The learning rate for ``steps`` steps per epoch: constant (also under ``plateau``) or
+        half-epoch warm-up from a tenth of the peak, then cosine decay to 1 % of it."""
+        if self.schedule != "cosine":
+            return self.learning_rate
+        warmup = int(round(self.warmup_epochs * steps))
+        return keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=self.learning_rate * 0.1 if warmup else self.learning_rate,
+            decay_steps=max(steps * self.epochs - warmup, 1),
+            alpha=0.01,
+            warmup_target=self.learning_rate if warmup else None,
+            warmup_steps=warmup,
+        )
+
     def check(self) -> TrainConfig:
         """Raise ``checks.ParameterError`` (a ``ValueError``) naming a field of the wrong type
         or value and what is allowed; returns self. Runs before anything is created."""
+        from utils import augment  # here: the recipe itself needs no TensorFlow (GPU benchmark)
+
         choices = {"variant": model.VARIANTS, "schedule": SCHEDULES,
                    "augment": augment.AUGMENT_MODES,
                    "class_weights": losses.CLASS_WEIGHT_METHODS}  # fmt: skip

@@ -121,18 +121,8 @@ def compile_model(
     the first training step, they would be created while Keras traces it, and TensorFlow then
     traces the whole step a second time (seconds per model; the results are the same).
     """
-    lr: float | keras.optimizers.schedules.LearningRateSchedule = cfg.learning_rate
-    if cfg.schedule == "cosine":
-        warmup = int(round(cfg.warmup_epochs * steps))
-        lr = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=cfg.learning_rate * 0.1 if warmup else cfg.learning_rate,
-            decay_steps=max(steps * cfg.epochs - warmup, 1),
-            alpha=0.01,
-            warmup_target=cfg.learning_rate if warmup else None,
-            warmup_steps=warmup,
-        )
     net.compile(
-        optimizer=keras.optimizers.Adam(lr),
+        optimizer=keras.optimizers.Adam(cfg.learning_rate_schedule(steps)),
         loss=losses.SegmentationLoss(num_classes, weights, cfg.dice_weight),
         metrics=[metrics.ConfusionMatrixMetric(num_classes)],
     )
