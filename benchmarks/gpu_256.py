@@ -109,18 +109,45 @@ def compile_recipe(net: keras.Model, weights: np.ndarray, steps: int, epochs: in
 
 
 def held_out_scores(net: keras.Model, photos: np.ndarray, ids: np.ndarray, classes: int) -> dict:
-    """Confusion-matrix scores of ``net`` on the held-out photos (256 px: the labels' own size)."""
+    """Confusion-matrix scores of ``net`` on the held-out photos at the labels' own 256 px: the
+    photos go in at the model's input size, the logits are resized (bilinear) to the labels'."""
+    size = tuple(int(s) for s in net.input_shape[1:3])
     cm = np.zeros((classes, classes), np.int64)
     for start in range(0, len(photos), 32):
-        x = photos[start : start + 32].astype(np.float32) / 255.0
-        pred = np.argmax(net.predict_on_batch(x), axis=-1)
+        x = resized(photos[start : start + 32], size).astype(np.float32) / 255.0
+        logits = net.predict_on_batch(x)
+        if size != ids.shape[1:3]:
+            logits = keras.ops.image.resize(logits, ids.shape[1:3], interpolation="bilinear")
+        pred = np.argmax(keras.ops.convert_to_numpy(logits), axis=-1)
         cm += metrics.confusion_matrix(ids[start : start + 32], pred, classes)
     return metrics.scores(cm) | {"confusion_matrix": cm.tolist()}
 
 
-def train(pack_file: Path, out: Path, minutes: float, max_epochs: int, limit: int = 0) -> None:
-    """Train model 2 at 256 px for ``minutes`` of training steps; write a loadable model folder."""
-    t0 = time.perf_counter()
+def resized(images: np.ndarray, size: Sequence[int], nearest: bool = False) -> np.ndarray:
+    """A stack of photos (area) or class ids (nearest) at ``size``, as ``utils.data`` resizes."""
+    if tuple(images.shape[1:3]) == tuple(size):
+        return images
+    how = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA
+    return np.stack([cv2.resize(im, tuple(size)[::-1], interpolation=how) for im in images])
+
+
+# Candidates screened side by side (``screen``): per-epoch quality at the epochs each one's
+# training step lets fit in 35 minutes on the project's 2-core CPU (step times measured there).
+STEM = dict(stem_stride=2, widths=(32, 48, 72, 96), bridge=192)
+SCREEN = {
+    "model2_128_e6": dict(image_size=128, epochs=6),  # 2.1 s per step on the CPU
+    "stem_128_e18": dict(image_size=128, epochs=18, architecture=STEM),  # 0.68 s
+    "stem_128_e18_lr4": dict(image_size=128, epochs=18, architecture=STEM, learning_rate=4e-3),
+    "stemppm_128_e15": dict(image_size=128, epochs=15, architecture=STEM | {"context": "ppm"}),
+    "stem_192_e8": dict(image_size=192, epochs=8, architecture=STEM),  # about 1.5 s
+    "widestem_128_e9": dict(
+        image_size=128, epochs=9, architecture=STEM | {"widths": (32, 64, 96, 128), "bridge": 256}
+    ),  # about 1.3 s
+}
+
+
+def load_pack(pack_file: Path, limit: int = 0) -> tuple[np.ndarray, np.ndarray, int, str]:
+    """(photos uint8, ids, number of training pairs, how the split was made) from ``pack``."""
     packed = np.load(pack_file)
     jpeg, offsets = packed["jpeg"], packed["offsets"]
     photos = np.stack([
@@ -131,6 +158,59 @@ def train(pack_file: Path, out: Path, minutes: float, max_epochs: int, limit: in
     if limit:  # a smoke test: the first ``limit`` train and held-out pairs
         keep = np.r_[0:limit, n_train : n_train + limit]
         photos, ids, n_train = photos[keep], ids[keep], limit
+    return photos, ids, n_train, str(packed["how"])
+
+
+def screen(pack_file: Path, out: Path, names: Sequence[str], limit: int = 0) -> dict:
+    """Train each named ``SCREEN`` recipe for its epochs; held-out native mIoU after each epoch."""
+    photos, ids, n_train, how = load_pack(pack_file, limit)
+    mapping = ColourMapping.palette()
+    classes = mapping.num_classes
+    counts = np.bincount(ids[:n_train].ravel(), minlength=256)[:classes]
+    weights = losses.class_weight_table(counts, RECIPE.class_weights)
+    print(f"backend {keras.backend.backend()}, devices {_devices()}: {n_train} train, "
+          f"{len(photos) - n_train} held out ({how})", flush=True)  # fmt: skip
+    keras.mixed_precision.set_global_policy(RECIPE.mixed_precision)
+    results: dict = {}
+    for name in names:
+        cfg = replace(RECIPE, **SCREEN[name])
+        size = cfg.size
+        batches = FlipBatches(
+            resized(photos[:n_train], size), resized(ids[:n_train], size, nearest=True),
+            cfg.batch_size,
+        )  # fmt: skip
+        keras.utils.set_random_seed(cfg.seed)
+        net = model.build_unet(classes, size, cfg.variant, **cfg.architecture)
+        loss = losses.SegmentationLoss(classes, weights.tolist(), cfg.dice_weight)
+        net.compile(
+            optimizer=keras.optimizers.Adam(cfg.learning_rate_schedule(len(batches))), loss=loss
+        )
+        curve, start, train_s = [], time.perf_counter(), 0.0
+        for epoch in range(1, cfg.epochs + 1):
+            t = time.perf_counter()
+            net.fit(batches, epochs=epoch, initial_epoch=epoch - 1, verbose=0)
+            train_s += time.perf_counter() - t
+            if epoch % max(1, cfg.epochs // 4) and epoch != cfg.epochs:
+                continue
+            s = held_out_scores(net, photos[n_train:], ids[n_train:], classes)
+            curve.append(dict(epoch=epoch, mean_iou=round(s["mean_iou"], 4),
+                              pixel_accuracy=round(s["pixel_accuracy"], 4)))  # fmt: skip
+            print(f"{name}: epoch {epoch}/{cfg.epochs} native mIoU {s['mean_iou']:.4f} "
+                  f"({train_s:.0f} s of fit)", flush=True)  # fmt: skip
+        per_class = dict(zip(mapping.class_names, np.round(s["per_class_iou"], 3).tolist()))
+        results[name] = dict(recipe=SCREEN[name], curve=curve, per_class_iou=per_class,
+                             fit_seconds=round(train_s, 1),
+                             seconds=round(time.perf_counter() - start, 1))  # fmt: skip
+        out.mkdir(parents=True, exist_ok=True)
+        runio.save_json(results, out / "screen.json")
+    return results
+
+
+def train(pack_file: Path, out: Path, minutes: float, max_epochs: int, limit: int = 0) -> None:
+    """Train model 2 at 256 px for ``minutes`` of training steps; write a loadable model folder."""
+    t0 = time.perf_counter()
+    photos, ids, n_train, how = load_pack(pack_file, limit)
+    packed = np.load(pack_file)
     mapping = ColourMapping.palette()
     classes = mapping.num_classes
     counts = np.bincount(ids[:n_train].ravel(), minlength=256)[:classes]
@@ -139,7 +219,7 @@ def train(pack_file: Path, out: Path, minutes: float, max_epochs: int, limit: in
     steps = len(batches)
     print(f"backend {keras.backend.backend()}, devices {_devices()}; loaded in "
           f"{time.perf_counter() - t0:.0f} s: {n_train} train, {len(photos) - n_train} held out "
-          f"({packed['how']})", flush=True)  # fmt: skip
+          f"({how})", flush=True)  # fmt: skip
 
     keras.mixed_precision.set_global_policy(RECIPE.mixed_precision)
     keras.utils.set_random_seed(0)
@@ -216,9 +296,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     t.add_argument("--minutes", type=float, default=5.0, help="budget of training steps")
     t.add_argument("--max-epochs", type=int, default=200)
     t.add_argument("--limit", type=int, default=0, help="smoke test: this many pairs of each part")
+    c = sub.add_parser("screen", help="candidate recipes side by side (KERAS_BACKEND=jax)")
+    c.add_argument("--pack", type=Path, default=Path(".devdata/pairs256.npz"))
+    c.add_argument("--out", type=Path, required=True, help="folder for screen.json")
+    c.add_argument("--recipes", nargs="+", default=list(SCREEN), choices=list(SCREEN))
+    c.add_argument("--limit", type=int, default=0, help="smoke test: this many pairs of each part")
     args = ap.parse_args(argv)
     if args.command == "pack":
         pack(args.data, args.out)
+    elif args.command == "screen":
+        screen(args.pack, args.out, args.recipes, args.limit)
     else:
         train(args.pack, args.out, args.minutes, args.max_epochs, args.limit)
     return 0
