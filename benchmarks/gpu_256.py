@@ -197,7 +197,9 @@ def screen(pack_file: Path, out: Path, names: Sequence[str], limit: int = 0) -> 
                               pixel_accuracy=round(s["pixel_accuracy"], 4)))  # fmt: skip
             print(f"{name}: epoch {epoch}/{cfg.epochs} native mIoU {s['mean_iou']:.4f} "
                   f"({train_s:.0f} s of fit)", flush=True)  # fmt: skip
-        per_class = dict(zip(mapping.class_names, np.round(s["per_class_iou"], 3).tolist()))
+        per_class = dict(
+            zip(mapping.class_names, np.round(s["per_class_iou"], 3).tolist(), strict=True)
+        )
         results[name] = dict(recipe=SCREEN[name], curve=curve, per_class_iou=per_class,
                              fit_seconds=round(train_s, 1),
                              seconds=round(time.perf_counter() - start, 1))  # fmt: skip
