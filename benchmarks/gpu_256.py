@@ -41,10 +41,12 @@ from utils.config import TrainConfig
 
 SIZE = 256
 JPEG_QUALITY = 90
-# Model 2's default recipe, flips for augmentation (what ``FlipBatches`` does), mixed float16.
+# The recipe measured at 256 px: model 2 as it was then (no strided stem, peak learning rate
+# 2e-3), flips for augmentation (what ``FlipBatches`` does), mixed float16.
 RECIPE = TrainConfig(
-    variant="model2", image_size=SIZE, augment="flip", mixed_precision="mixed_float16"
-)
+    variant="model2", architecture=model.FULL_SIZE_MODEL2, learning_rate=2e-3, image_size=SIZE,
+    augment="flip", mixed_precision="mixed_float16",
+)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- pack (here)
@@ -225,7 +227,7 @@ def train(pack_file: Path, out: Path, minutes: float, max_epochs: int, limit: in
 
     keras.mixed_precision.set_global_policy(RECIPE.mixed_precision)
     keras.utils.set_random_seed(0)
-    probe = model.build_unet(classes, (SIZE, SIZE), "model2")
+    probe = model.build_unet(classes, (SIZE, SIZE), "model2", **RECIPE.architecture)
     compile_recipe(probe, weights, steps, 1)
     step = budget.step_seconds(probe, RECIPE.batch_size, (SIZE, SIZE), classes, steps=10)
     epochs = min(max_epochs, budget.epochs_for(minutes, step, steps))
@@ -233,7 +235,7 @@ def train(pack_file: Path, out: Path, minutes: float, max_epochs: int, limit: in
           flush=True)  # fmt: skip
 
     keras.utils.set_random_seed(0)
-    net = model.build_unet(classes, (SIZE, SIZE), "model2")
+    net = model.build_unet(classes, (SIZE, SIZE), "model2", **RECIPE.architecture)
     compile_recipe(net, weights, steps, epochs)
     val_photos, val_ids = photos[n_train:], ids[n_train:]
     history: list[dict] = []
@@ -266,14 +268,15 @@ def _devices() -> str:
 def save_folder(net, out, mapping, epochs, train_s, step, history, counts, weights, packed):  # noqa: ANN001, ANN201, PLR0913
     """The model folder ``utils.model.load_trained`` reads, with float32 weights (any CPU)."""
     keras.mixed_precision.set_global_policy("float32")
-    plain = model.build_unet(mapping.num_classes, (SIZE, SIZE), "model2")
+    plain = model.build_unet(mapping.num_classes, (SIZE, SIZE), "model2", **RECIPE.architecture)
     plain.set_weights(net.get_weights())
     out.mkdir(parents=True, exist_ok=True)
     training = asdict(replace(RECIPE, epochs=epochs, train_minutes=round(train_s / 60, 2)))
     config = {
         "variant": "model2", "input_size": [SIZE, SIZE], "num_classes": mapping.num_classes,
         "class_names": list(mapping.class_names), "mapping_file": model.MAPPING_FILE,
-        "mapping_source": "palette", "architecture": asdict(model.spec_for("model2")),
+        "mapping_source": "palette",
+        "architecture": asdict(model.spec_for("model2", **RECIPE.architecture)),
         "training": training, "precision_policy": RECIPE.mixed_precision,
         "backend": keras.backend.backend(), "device": _devices(), "step_seconds": step,
         "n_train": int(packed["n_train"]), "n_val": int(packed["n_val"]),

@@ -140,7 +140,7 @@ def test_1_a_truncated_real_pair_is_named(real_data: Path, tmp_path: Path) -> No
         ("epochs", 0, "epochs=0: must be a whole number >= 1"),
         ("image_size", "abc", "image_size='abc': must be a whole number"),
         ("variant", "model3", "variant='model3': choose from 'model1', 'model2'"),
-        ("learning_rate", 0.0, "learning_rate=0.0: must be a number > 0"),
+        ("learning_rate", -0.001, "learning_rate=-0.001: must be a number > 0"),
         ("batch_size", True, "batch_size=True: must be a whole number"),
         ("mixed_precision", "float13", "mixed_precision='float13': choose 'auto', 'off'"),
     ],

@@ -53,7 +53,7 @@ def test_gpu_model_folder_loads_on_cpu(tmp_path: Path) -> None:
     gpu = load("gpu_256")
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        net = model.build_unet(19, (gpu.SIZE, gpu.SIZE), "model2")
+        net = model.build_unet(19, (gpu.SIZE, gpu.SIZE), "model2", **gpu.RECIPE.architecture)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     packed = {"n_train": 3, "n_val": 2, "how": "test"}
@@ -63,6 +63,7 @@ def test_gpu_model_folder_loads_on_cpu(tmp_path: Path) -> None:
     )
     loaded, mapping, config = model.load_trained(tmp_path)
     assert config["input_size"] == [gpu.SIZE, gpu.SIZE] and mapping.num_classes == 19
+    assert config["architecture"]["stem_stride"] == 1  # model 2 as measured at 256 px
     assert loaded.dtype_policy.name == "float32"
     x = np.random.default_rng(0).random((1, gpu.SIZE, gpu.SIZE, 3), dtype=np.float32)
     np.testing.assert_allclose(loaded(x), net(x), atol=0.05)  # float16 compute vs float32

@@ -97,6 +97,13 @@ def test_soft_dice_term() -> None:
     assert train.TrainConfig.plain().dice_weight == 0.0
 
 
+def test_peak_learning_rate_is_the_variants_own_unless_given() -> None:
+    assert train.TrainConfig(variant="model1").learning_rate == 2e-3
+    assert train.TrainConfig(variant="model2").learning_rate == 4e-3  # the strided-stem UNet
+    assert train.TrainConfig(variant="model2", learning_rate=1e-3).learning_rate == 1e-3
+    assert train.TrainConfig.plain(variant="model2").learning_rate == 1e-3
+
+
 def test_class_weights_scale_pixels() -> None:
     ids = np.array([[[0, 1]]], np.uint8)
     logits = np.zeros((1, 1, 2, 2), np.float32)  # CE = log 2 for both pixels

@@ -11,6 +11,9 @@ import keras
 from utils import checks, losses, model
 
 SCHEDULES = ("constant", "plateau", "cosine")
+# Adam's peak learning rate of each variant when a run names none (measured: the README of
+# Semantic_out_2; model 2's strided stem trains stably at twice model 1's).
+PEAK_LEARNING_RATES = {"model1": 2e-3, "model2": 4e-3}
 # What TrainConfig.check allows: whole numbers (minimum) and numbers (checks.number limits).
 WHOLE_FIELDS = {
     "epochs": 1, "batch_size": 1, "max_train_images": 0, "max_val_images": 0, "seed": 0,
@@ -33,7 +36,7 @@ class TrainConfig:
     epochs: int = 12
     train_minutes: float = 0.0  # > 0: as many epochs as fit this many minutes here (utils.budget)
     batch_size: int = 16
-    learning_rate: float = 2e-3  # peak; measured on the real data, see the README of Semantic_out_2
+    learning_rate: float = 0.0  # Adam's peak; 0: the variant's own (PEAK_LEARNING_RATES)
     schedule: str = "cosine"  # constant | plateau (ReduceLROnPlateau) | cosine (per step)
     warmup_epochs: float = 0.5
     augment: str = "photo"  # none | flip | full (+ zoom, jitter) | photo (+ gamma, contrast)
@@ -47,6 +50,12 @@ class TrainConfig:
     lr_patience: int = 2
     stop_patience: int = 5
     snapshot_samples: int = 4
+
+    def __post_init__(self) -> None:
+        if self.learning_rate == 0:  # saved as the number used, not as 0
+            self.learning_rate = PEAK_LEARNING_RATES.get(
+                self.variant, PEAK_LEARNING_RATES["model1"]
+            )
 
     @property
     def size(self) -> tuple[int, int]:

@@ -4,14 +4,16 @@ Model 1 follows the original study: four encoder blocks of widths 16, 32, 48, 64
 128, each block two 3x3 convolutions with batch norm and ReLU, max pooling down, bilinear
 upsampling up, skip connections by concatenation, and a 1x1 convolution to class logits.
 
-Model 2 is the default for real data: the same widths x1.5 (24, 48, 72, 96, bridge 192) and
-residual blocks (a 1x1 projection shortcut around the two convs), with spatial dropout in the
-bridge. ``UNetSpec`` also offers a strided stem (the UNet runs at half the input size, class
-scores upsampled back) and pyramid pooling at the bridge; they were measured against model 2
-in ``benchmarks/bench_time_to_quality.py`` and did not beat it on this CPU (see the README of
-``Semantic_out_2/``), so they stay options, not the default. Built for input size
-``(None, None)``, a UNet takes any multiple of ``input_divisor``: training on random-scale crops
-(``TrainConfig.crop_size``) and scoring whole photos at ``image_size``.
+Model 2 is the default for real data, built for quality per CPU-minute: a strided 3x3 stem
+first, so the UNet works at half the input size (class scores are upsampled bilinearly back to
+it), then residual blocks (a 1x1 projection shortcut around the two convs) of widths 32, 48,
+72, 96 and a bridge of 192 with spatial dropout. On the project's 2-core CPU a step takes a
+third of the time of the same blocks at full size, so a 35-minute budget fits three times the
+epochs, and that wins (measured in ``benchmarks/bench_time_to_quality.py``, see the README of
+``Semantic_out_2/``). ``UNetSpec`` also offers pyramid pooling at the bridge, measured and left
+as an option. Built for input size ``(None, None)``, a UNet takes any multiple of
+``input_divisor``: training on random-scale crops (``TrainConfig.crop_size``) and scoring whole
+photos at ``image_size``.
 
 Layer names other code relies on (notebooks 05-06): ``encoder_1`` .. ``encoder_{depth}`` (block
 output before pooling), ``bottleneck`` (bridge output), ``decoder_1`` .. ``decoder_{depth}``
@@ -63,8 +65,12 @@ class UNetSpec:
 
 SPECS = {
     "model1": UNetSpec(widths=(16, 32, 48, 64), bridge=128),
-    "model2": UNetSpec(widths=(24, 48, 72, 96), bridge=192, residual=True, dropout=0.1),
+    "model2": UNetSpec(
+        widths=(32, 48, 72, 96), bridge=192, residual=True, dropout=0.1, stem_stride=2
+    ),
 }
+# Model 2 before the strided stem (the GPU 256 px run and earlier results were measured with it).
+FULL_SIZE_MODEL2 = {"stem_stride": 1, "widths": (24, 48, 72, 96)}
 
 
 def input_divisor(spec: UNetSpec) -> int:
