@@ -141,6 +141,7 @@ def test_1_a_truncated_real_pair_is_named(real_data: Path, tmp_path: Path) -> No
         ("image_size", "abc", "image_size='abc': must be a whole number"),
         ("variant", "model3", "variant='model3': choose from 'model1', 'model2'"),
         ("learning_rate", -0.001, "learning_rate=-0.001: must be a number > 0"),
+        ("architecture", "wide", "architecture='wide': must be a dict of UNetSpec fields"),
         ("batch_size", True, "batch_size=True: must be a whole number"),
         ("mixed_precision", "float13", "mixed_precision='float13': choose 'auto', 'off'"),
     ],
@@ -184,6 +185,15 @@ def test_2_train_cli_refuses_bad_options_before_creating_anything(
         ("IMAGE_SIZE=40", "-p IMAGE_SIZE=40: must be a multiple of 16 for model1"),
         ("SPLIT=test", "-p SPLIT='test': choose from 'train', 'val', 'all'"),
         ("TTA=flop", "-p TTA='flop': choose from 'none', 'flip'"),
+        (
+            "ARCHITECTURE={'stem': 2}",
+            "-p ARCHITECTURE={'stem': 2}: unknown field(s) 'stem'; "
+            "UNetSpec has widths, bridge, residual",
+        ),
+        (
+            "ARCHITECTURE={'stem_stride': 3}",
+            "-p ARCHITECTURE={'stem_stride': 3}: stem_stride must be 1 or 2, got 3",
+        ),
     ],
 )
 def test_2_runner_checks_parameters_before_any_kernel_starts(

@@ -1,4 +1,4 @@
-"""The helpers of the GPU and robustness benchmarks (the benchmarks themselves need real data)."""
+"""Helpers of the GPU, robustness and time-to-quality benchmarks (which need real data)."""
 
 from __future__ import annotations
 
@@ -83,3 +83,19 @@ def test_robustness_conditions() -> None:
     assert mean(rob.CONDITIONS["flat"](x)) == pytest.approx(mean(x), abs=1e-5)
     results = {"m": {c: {"mean_iou": 0.4 if c == "clean" else 0.2} for c in rob.CONDITIONS}}
     assert "0.2000 (50%)" in rob.table(results, list(rob.CONDITIONS))
+
+
+def test_time_to_quality_table_compares_at_the_baselines_minutes() -> None:
+    ttq = load("bench_time_to_quality")
+    curve = lambda *pts: [  # noqa: E731
+        {"epoch": i, "minutes": m, "mean_iou": v} for i, (m, v) in enumerate(pts, 1)
+    ]
+    results = {
+        "old": {"curve": curve((10, 0.20), (20, 0.30))},
+        "new": {"curve": curve((5, 0.15), (15, 0.32), (25, 0.36))},  # ran 5 minutes over
+    }
+    rows = ttq.table(results, "old").splitlines()
+    assert rows[0] == "baseline: old, final native mIoU 0.3000 after 20.0 min"
+    assert rows[3] == "| old | 2 | 20.0 | 0.3000 | 0.3000 | 0.3000 | 20.0 | 1.00 |"
+    # within the baseline's 20 minutes "new" had 0.32; it reached 0.30 at 15 minutes
+    assert rows[4] == "| new | 3 | 25.0 | 0.3600 | 0.3600 | 0.3200 | 15.0 | 0.75 |"

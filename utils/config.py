@@ -99,10 +99,7 @@ class TrainConfig:
                    "augment": augment.AUGMENT_MODES,
                    "class_weights": losses.CLASS_WEIGHT_METHODS}  # fmt: skip
         checks.fields(self, choices, WHOLE_FIELDS, NUMBER_FIELDS)
-        try:
-            spec = model.spec_for(self.variant, **self.architecture)
-        except TypeError as e:
-            raise checks.ParameterError("architecture", self.architecture, str(e)) from None
+        spec = self._checked_spec()
         divisor = model.input_divisor(spec)
         if checks.whole("image_size", self.image_size, divisor) % divisor:
             why = f"must be a multiple of {divisor} for {self.variant} (its poolings and stem)"
@@ -117,3 +114,22 @@ class TrainConfig:
                 why = "choose 'auto', 'off' or a Keras dtype policy, e.g. 'mixed_bfloat16'"
                 raise checks.ParameterError("mixed_precision", self.mixed_precision, why) from None
         return self
+
+    def _checked_spec(self) -> model.UNetSpec:
+        """The variant's spec with ``architecture`` applied, or an error naming what is wrong."""
+        known = [f.name for f in dataclasses.fields(model.UNetSpec)]
+        if not isinstance(self.architecture, dict):
+            why = (
+                f"must be a dict of UNetSpec fields ({', '.join(known)}), e.g. {{'stem_stride': 1}}"
+            )
+            raise checks.ParameterError("architecture", self.architecture, why)
+        unknown = sorted(set(self.architecture) - set(known))
+        if unknown:
+            why = (
+                f"unknown field(s) {', '.join(map(repr, unknown))}; UNetSpec has {', '.join(known)}"
+            )
+            raise checks.ParameterError("architecture", self.architecture, why)
+        try:
+            return model.check_spec(model.spec_for(self.variant, **self.architecture))
+        except (TypeError, ValueError) as e:
+            raise checks.ParameterError("architecture", self.architecture, str(e)) from None

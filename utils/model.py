@@ -78,6 +78,19 @@ def input_divisor(spec: UNetSpec) -> int:
     return spec.stem_stride * 2 ** len(spec.widths)
 
 
+def check_spec(spec: UNetSpec) -> UNetSpec:
+    """``spec`` if its choices are ones ``build_unet`` knows, else a ``ValueError`` naming them."""
+    if spec.context not in CONTEXTS:
+        raise ValueError(f"context must be one of {CONTEXTS}, got {spec.context!r}")
+    if spec.stem_stride not in (1, 2):
+        raise ValueError(f"stem_stride must be 1 or 2, got {spec.stem_stride!r}")
+    if spec.upsampling not in ("bilinear", "transpose"):
+        raise ValueError(f"upsampling must be 'bilinear' or 'transpose', got {spec.upsampling!r}")
+    if not spec.widths or min(spec.widths) < 1 or spec.bridge < 1:
+        raise ValueError(f"widths and bridge must be positive, got {spec.widths}, {spec.bridge}")
+    return spec
+
+
 def spec_for(variant: str, **overrides) -> UNetSpec:
     """The spec of a named variant, with any field overridden (e.g. ``widths=(8, 16)``)."""
     if variant not in SPECS:
@@ -168,12 +181,7 @@ def build_unet(
         stem_width=stem_width,
         context=context,
     )
-    if spec.context not in CONTEXTS:
-        raise ValueError(f"context must be one of {CONTEXTS}, got {spec.context!r}")
-    if spec.stem_stride not in (1, 2):
-        raise ValueError(f"stem_stride must be 1 or 2, got {spec.stem_stride!r}")
-    if spec.upsampling not in ("bilinear", "transpose"):
-        raise ValueError(f"upsampling must be 'bilinear' or 'transpose', got {spec.upsampling!r}")
+    check_spec(spec)
     h, w = (None if s is None else int(s) for s in input_size)
     depth = len(spec.widths)
     factor = input_divisor(spec)

@@ -130,22 +130,28 @@ def compile_model(
 
 
 def fit_to_budget(
-    cfg: TrainConfig, splits: data.Splits, num_classes: int, strategy, resumed: Path | None = None  # noqa: ANN001
+    cfg: TrainConfig, splits: data.Splits, num_classes: int, strategy, resumed: Path | None = None,  # noqa: ANN001
+    batches=None,  # noqa: ANN001 - the training dataset: its input pipeline is timed too
 ) -> TrainConfig:  # fmt: skip
     """``cfg`` with ``epochs`` set to what fits ``cfg.train_minutes`` on this machine
-    (``utils.budget``); a resumed run (its model folder given) keeps the count it started with."""
+    (``utils.budget``), timed on ``batches`` when given; a resumed run (its model folder given)
+    keeps the count it started with."""
     if resumed is not None:
         epochs = runio.load_json(resumed / model.CONFIG_FILE)["training"]["epochs"]
         return dataclasses.replace(cfg, epochs=epochs)
     steps = math.ceil(len(splits.train[: cfg.max_train_images or None]) / cfg.batch_size)
     keras.utils.set_random_seed(cfg.seed)
-    with strategy.scope():  # a throwaway copy of the model, timed on random data
-        net = model.build_unet(num_classes, cfg.train_size, cfg.variant, **cfg.architecture)
+    with strategy.scope():  # a throwaway copy of the model
+        size = (None, None) if cfg.crop_size else cfg.size
+        net = model.build_unet(num_classes, size, cfg.variant, **cfg.architecture)
         compile_model(net, cfg, num_classes, None, steps)
-    step = budget.step_seconds(net, cfg.batch_size, cfg.train_size, num_classes)
+    timed = None if batches is None else batches.repeat().take(budget.TIMED_STEPS + 2)
+    step = budget.step_seconds(
+        net, cfg.batch_size, cfg.train_size, num_classes, budget.TIMED_STEPS, batches=timed
+    )
     epochs = budget.epochs_for(cfg.train_minutes, step, steps)
     log.info(
-        "%.1f s per step x %d steps per epoch: %d epochs fit %g minutes",
+        "%.2f s per step x %d steps per epoch: %d epochs fit %g minutes",
         step, steps, epochs, cfg.train_minutes,
     )  # fmt: skip
     return dataclasses.replace(cfg, epochs=epochs)
@@ -212,10 +218,12 @@ def train(
     previous_policy = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy(policy)
     try:
-        if cfg.train_minutes:
-            cfg = fit_to_budget(cfg, splits, num_classes, strategy, model_dir if done else None)
         keras.utils.set_random_seed(cfg.seed)
         prep = prepare(splits, mapping, cfg, check=False)  # every file was decoded above
+        if cfg.train_minutes:  # timed on the training pipeline itself (its cache is filled)
+            resumed = model_dir if done else None
+            cfg = fit_to_budget(cfg, splits, num_classes, strategy, resumed, prep.train_ds)
+            keras.utils.set_random_seed(cfg.seed)
         photos, truths = snapshot_samples(prep.val_files, mapping, cfg, check=False)
         weights = prep.class_weights
         config = {
