@@ -103,9 +103,8 @@ class FlipBatches(keras.utils.PyDataset):
         self.order = self.rng.permutation(len(self.photos))
 
 
-def compile_recipe(net: keras.Model, weights: np.ndarray, steps: int, epochs: int) -> None:
-    """Adam on the recipe's schedule and the segmentation loss, as ``utils.train.compile_model``."""
-    cfg = replace(RECIPE, epochs=epochs)
+def compile_recipe(net: keras.Model, weights: np.ndarray, steps: int, cfg: TrainConfig) -> None:
+    """Adam on ``cfg``'s schedule and the segmentation loss, as ``utils.train.compile_model``."""
     loss = losses.SegmentationLoss(len(weights), weights.tolist(), cfg.dice_weight)
     net.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate_schedule(steps)), loss=loss)
 
@@ -183,10 +182,7 @@ def screen(pack_file: Path, out: Path, names: Sequence[str], limit: int = 0) -> 
         )  # fmt: skip
         keras.utils.set_random_seed(cfg.seed)
         net = model.build_unet(classes, size, cfg.variant, **cfg.architecture)
-        loss = losses.SegmentationLoss(classes, weights.tolist(), cfg.dice_weight)
-        net.compile(
-            optimizer=keras.optimizers.Adam(cfg.learning_rate_schedule(len(batches))), loss=loss
-        )
+        compile_recipe(net, weights, len(batches), cfg)
         curve, start, train_s = [], time.perf_counter(), 0.0
         for epoch in range(1, cfg.epochs + 1):
             t = time.perf_counter()
@@ -228,7 +224,7 @@ def train(pack_file: Path, out: Path, minutes: float, max_epochs: int, limit: in
     keras.mixed_precision.set_global_policy(RECIPE.mixed_precision)
     keras.utils.set_random_seed(0)
     probe = model.build_unet(classes, (SIZE, SIZE), "model2", **RECIPE.architecture)
-    compile_recipe(probe, weights, steps, 1)
+    compile_recipe(probe, weights, steps, replace(RECIPE, epochs=1))
     step = budget.step_seconds(probe, RECIPE.batch_size, (SIZE, SIZE), classes, steps=10)
     epochs = min(max_epochs, budget.epochs_for(minutes, step, steps))
     print(f"{step * 1000:.1f} ms per step x {steps} steps: {epochs} epochs fit {minutes:g} min",
@@ -236,7 +232,7 @@ def train(pack_file: Path, out: Path, minutes: float, max_epochs: int, limit: in
 
     keras.utils.set_random_seed(0)
     net = model.build_unet(classes, (SIZE, SIZE), "model2", **RECIPE.architecture)
-    compile_recipe(net, weights, steps, epochs)
+    compile_recipe(net, weights, steps, replace(RECIPE, epochs=epochs))
     val_photos, val_ids = photos[n_train:], ids[n_train:]
     history: list[dict] = []
     train_s = 0.0

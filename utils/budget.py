@@ -28,7 +28,7 @@ def step_seconds(
     batch_size: int,
     size: Sequence[int],
     num_classes: int,
-    steps: int = 4,
+    steps: int = TIMED_STEPS,
     batches: Iterable | None = None,
 ) -> float:
     """Seconds of one training step of a compiled ``net`` (after two untimed warm-up steps), on

@@ -146,9 +146,7 @@ def fit_to_budget(
         net = model.build_unet(num_classes, size, cfg.variant, **cfg.architecture)
         compile_model(net, cfg, num_classes, None, steps)
     timed = None if batches is None else batches.repeat().take(budget.TIMED_STEPS + 2)
-    step = budget.step_seconds(
-        net, cfg.batch_size, cfg.train_size, num_classes, budget.TIMED_STEPS, batches=timed
-    )
+    step = budget.step_seconds(net, cfg.batch_size, cfg.train_size, num_classes, batches=timed)
     epochs = budget.epochs_for(cfg.train_minutes, step, steps)
     log.info(
         "%.2f s per step x %d steps per epoch: %d epochs fit %g minutes",
