@@ -74,6 +74,9 @@ RECIPES: dict[str, dict] = {
     "crop192": dict(variant="model2", image_size=192, crop_size=128),
     "crop256_full": dict(variant="model2", image_size=256, crop_size=128, augment="full"),
     "batch8": dict(variant="model2", image_size=128, batch_size=8),  # twice the updates
+    # losses for thin and rare classes (utils.losses), on top of the default's CE + Dice
+    "lovasz": dict(variant="model2", image_size=128, lovasz_weight=1.0),
+    "hard25": dict(variant="model2", image_size=128, hard_pixels=0.25),
 }
 
 

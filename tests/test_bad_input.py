@@ -144,6 +144,8 @@ def test_1_a_truncated_real_pair_is_named(real_data: Path, tmp_path: Path) -> No
         ("architecture", "wide", "architecture='wide': must be a dict of UNetSpec fields"),
         ("batch_size", True, "batch_size=True: must be a whole number"),
         ("mixed_precision", "float13", "mixed_precision='float13': choose 'auto', 'off'"),
+        ("hard_pixels", 1.0, "hard_pixels=1.0: must be a number >= 0 and <= 0.99"),
+        ("lovasz_weight", -1, "lovasz_weight=-1: must be a number >= 0"),
     ],
 )
 def test_2_train_config_names_field_value_and_what_is_allowed(

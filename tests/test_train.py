@@ -104,6 +104,102 @@ def test_peak_learning_rate_is_the_variants_own_unless_given() -> None:
     assert train.TrainConfig.plain(variant="model2").learning_rate == 1e-3
 
 
+def test_lovasz_term_is_one_minus_iou_on_hard_predictions() -> None:
+    """The Lovasz extension agrees with 1 - IoU where predictions are certain: averaged over the
+    classes present in the truth; void pixels count nowhere."""
+    rng = np.random.default_rng(2)
+    ids = rng.integers(0, 3, (2, 6, 6))
+    pred = np.where(rng.random(ids.shape) < 0.3, rng.integers(0, 3, ids.shape), ids)
+    valid = rng.random(ids.shape) > 0.2
+    safe = np.where(valid, ids, 0)
+    logits = 60.0 * np.eye(3, dtype=np.float32)[pred]  # softmax is one-hot to float precision
+    ious = []
+    for c in range(3):
+        t, p = (ids == c) & valid, (pred == c) & valid
+        if t.any():
+            ious.append((t & p).sum() / (t | p).sum())
+    got = float(losses.lovasz_softmax_loss(safe, logits, valid, 3))
+    assert got == pytest.approx(1.0 - np.mean(ious), abs=1e-5)
+
+
+def test_lovasz_term_in_the_loss_flows_to_labelled_pixels_only() -> None:
+    """In ``SegmentationLoss`` the Lovasz term reads every LOVASZ_STRIDE-th pixel: gradients
+    reach those labelled pixels and no void pixel; changing void logits changes nothing."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(3)
+    ids = rng.integers(0, 4, (2, 8, 8)).astype(np.uint8)
+    ids[:, :2] = IGNORE_ID
+    loss = losses.SegmentationLoss(4, lovasz_weight=1.0)  # the Lovasz term alone beside the CE
+    only_lovasz = loss.lovasz_weight * 1.0
+    logits = tf.Variable(rng.normal(size=(2, 8, 8, 4)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        value = losses.lovasz_softmax_loss(
+            *(np.where(ids != IGNORE_ID, ids, 0), logits, ids != IGNORE_ID), 4
+        )
+    grad = np.abs(tape.gradient(value, logits).numpy()).sum(-1)
+    valid = ids != IGNORE_ID
+    assert np.all(grad[~valid] == 0) and (grad[valid] > 0).mean() > 0.9 and only_lovasz == 1.0
+    changed = logits.numpy().copy()
+    changed[:, :2] = rng.normal(size=(2, 2, 8, 4)) * 50
+    assert float(loss(ids, logits)) == pytest.approx(float(loss(ids, changed)), rel=1e-6)
+    with_term = float(loss(ids, logits)) - float(losses.SegmentationLoss(4)(ids, logits))
+    k = losses.LOVASZ_STRIDE
+    sub = (ids[:, ::k, ::k], logits.numpy()[:, ::k, ::k])
+    v = sub[0] != IGNORE_ID
+    expected = float(losses.lovasz_softmax_loss(np.where(v, sub[0], 0), sub[1], v, 4))
+    assert with_term == pytest.approx(expected, rel=1e-5) and expected > 0
+
+
+def test_hard_pixel_mining_averages_the_hardest_labelled_pixels() -> None:
+    """``hard_pixels=f``: each photo's loss is the mean of its largest f of labelled pixels'
+    cross-entropies; void pixels neither count nor get picked; f = 0 is the plain mean."""
+    rng = np.random.default_rng(4)
+    ids = rng.integers(0, 3, (2, 4, 8)).astype(np.uint8)
+    ids[0, :2] = IGNORE_ID  # photo 0: 16 labelled pixels; photo 1: 32
+    logits = rng.normal(size=(2, 4, 8, 3)).astype(np.float32) * 3
+    ce = -np.log(np.take_along_axis(
+        np.exp(logits) / np.exp(logits).sum(-1, keepdims=True),
+        np.where(ids == IGNORE_ID, 0, ids)[..., None].astype(int), -1,
+    )[..., 0])  # fmt: skip
+    got = losses.SegmentationLoss(3, hard_pixels=0.25).call(ids, logits).numpy()
+    for i, n_kept in ((0, 4), (1, 8)):  # a quarter of the labelled pixels
+        hardest = np.sort(ce[i][ids[i] != IGNORE_ID])[::-1][:n_kept]
+        assert got[i] == pytest.approx(hardest.mean(), rel=1e-5)
+    plain = losses.SegmentationLoss(3).call(ids, logits).numpy()
+    assert np.all(got > plain)  # the hardest pixels cost more than the average one
+    with pytest.raises(ValueError, match="hard_pixels must be in"):
+        losses.SegmentationLoss(3, hard_pixels=1.0)
+
+
+def test_new_loss_terms_train_a_unet_of_any_input_size() -> None:
+    """Inside a compiled UNet (input size None x None, as built for training) the hard-pixel and
+    Lovasz terms trace with unknown shapes, and a few steps on one batch lower the loss."""
+    from utils import model
+
+    rng = np.random.default_rng(5)
+    x = rng.random((4, 32, 32, 3), dtype=np.float32)
+    y = (x[..., 0] > 0.5).astype(np.uint8) + 2 * (x[..., 1] > 0.5)  # learnable from the pixel
+    y[:, :4] = IGNORE_ID
+    keras.utils.set_random_seed(0)
+    net = model.build_unet(4, (None, None), "model1", widths=(8, 16))
+    cfg = train.TrainConfig(lovasz_weight=1.0, hard_pixels=0.25, learning_rate=1e-2)
+    net.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=cfg.loss(4, None))
+    first = float(net.train_on_batch(x, y))
+    for _ in range(15):
+        last = float(net.train_on_batch(x, y))
+    assert np.isfinite(first) and last < 0.8 * first
+
+
+def test_recipe_builds_its_loss_and_it_round_trips() -> None:
+    cfg = train.TrainConfig(variant="model2", lovasz_weight=0.5, hard_pixels=0.3)
+    loss = cfg.loss(4, [1.0, 2.0, 1.0, 1.0])
+    assert (loss.dice_weight, loss.lovasz_weight, loss.hard_pixels) == (1.0, 0.5, 0.3)
+    again = losses.SegmentationLoss.from_config(loss.get_config())
+    assert again.get_config() == loss.get_config()
+    assert train.TrainConfig().loss(4, None).class_weights is None
+
+
 def test_class_weights_scale_pixels() -> None:
     ids = np.array([[[0, 1]]], np.uint8)
     logits = np.zeros((1, 1, 2, 2), np.float32)  # CE = log 2 for both pixels

@@ -22,6 +22,7 @@ WHOLE_FIELDS = {
 NUMBER_FIELDS = {
     "learning_rate": {"above": 0}, "warmup_epochs": {"minimum": 0}, "max_zoom": {"minimum": 1},
     "dice_weight": {"minimum": 0}, "train_minutes": {"minimum": 0},
+    "lovasz_weight": {"minimum": 0}, "hard_pixels": {"minimum": 0, "maximum": 0.99},
 }  # fmt: skip
 
 
@@ -43,6 +44,8 @@ class TrainConfig:
     max_zoom: float = 1.5
     class_weights: str = "sqrt"  # none | median (median frequency) | sqrt (inverse sqrt frequency)
     dice_weight: float = 1.0  # soft Dice term added to the cross-entropy (measured: Semantic_out_2)
+    lovasz_weight: float = 0.0  # Lovasz-softmax term added too (utils.losses)
+    hard_pixels: float = 0.0  # 0: cross-entropy on every pixel; 0.25: on each image's hardest 25 %
     max_train_images: int = 0  # 0 = all
     max_val_images: int = 0
     seed: int = 0
@@ -75,6 +78,13 @@ class TrainConfig:
             class_weights="none", dice_weight=0.0,
         )  # fmt: skip
         return cls(**{**base, **overrides})
+
+    def loss(self, num_classes: int, class_weights) -> keras.losses.Loss:  # noqa: ANN001
+        """The segmentation loss of this recipe (``class_weights``: per class, or None)."""
+        weights = None if class_weights is None else [float(w) for w in class_weights]
+        return losses.SegmentationLoss(
+            num_classes, weights, self.dice_weight, self.lovasz_weight, self.hard_pixels
+        )
 
     def learning_rate_schedule(self, steps: int):  # noqa: ANN201 - float or a Keras schedule
         """The learning rate for ``steps`` steps per epoch: constant (also under ``plateau``) or

@@ -1,11 +1,13 @@
 """Per-pixel losses and class weights; void (255) pixels carry no loss.
 
 ``SegmentationLoss`` is the training loss: sparse cross-entropy on logits, optionally weighted by
-class (``class_weight_table`` from ``class_pixel_counts``) and combined with a soft Dice term.
+class (``class_weight_table`` from ``class_pixel_counts``), optionally on the hardest pixels only
+(online hard-pixel mining), and combined with a soft Dice term and the Lovasz-softmax loss.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import keras
@@ -13,6 +15,10 @@ import numpy as np
 from keras import ops
 
 CLASS_WEIGHT_METHODS = ("none", "median", "sqrt")
+# The Lovasz term reads every LOVASZ_STRIDE-th pixel of every LOVASZ_STRIDE-th row: its per-class
+# sort is the cost (on the 2-core CPU, 0.81 s for a batch of 16 at 128 px, 0.20 s at stride 2,
+# against a 0.7 s training step), and model 2's scores are upsampled from half size anyway.
+LOVASZ_STRIDE = 2
 MAX_CLASS_WEIGHT = 10.0  # clip: a class seen in a handful of pixels must not dominate the loss
 
 
@@ -21,8 +27,11 @@ class SegmentationLoss(keras.losses.Loss):
     """Per-pixel sparse cross-entropy on logits, void (255) pixels carry no loss.
 
     Each image's loss is the (class-weighted) sum over its labelled pixels divided by their
-    number; ``class_weights`` (C,) scale each pixel by its true class. ``dice_weight`` adds
-    ``dice_weight * (1 - soft Dice)`` averaged over the classes present in the batch's truth.
+    number; ``class_weights`` (C,) scale each pixel by its true class. ``hard_pixels`` in (0, 1)
+    keeps only that fraction of each image's pixels, those with the largest (weighted) loss
+    (online hard-pixel mining: easy road and sky pixels stop drowning thin objects' edges).
+    ``dice_weight`` adds ``dice_weight * (1 - soft Dice)`` and ``lovasz_weight`` the
+    Lovasz-softmax loss, both over the classes present in the batch's truth.
     Keras' own ``class_weight`` refuses 3-D targets, hence the weights live here.
     """
 
@@ -31,13 +40,19 @@ class SegmentationLoss(keras.losses.Loss):
         num_classes: int,
         class_weights: Sequence[float] | None = None,
         dice_weight: float = 0.0,
+        lovasz_weight: float = 0.0,
+        hard_pixels: float = 0.0,
         name: str = "segmentation_loss",
         **kwargs,
     ) -> None:
         super().__init__(name=name, **kwargs)
+        if not 0.0 <= float(hard_pixels) < 1.0:
+            raise ValueError(f"hard_pixels must be in [0, 1) (0: every pixel), got {hard_pixels}")
         self.num_classes = int(num_classes)
         self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
         self.dice_weight = float(dice_weight)
+        self.lovasz_weight = float(lovasz_weight)
+        self.hard_pixels = float(hard_pixels)
 
     def call(self, y_true, y_pred):  # noqa: ANN001, ANN201
         """Per-image loss (B,) from ids (B, H, W) and logits (B, H, W, C)."""
@@ -51,9 +66,17 @@ class SegmentationLoss(keras.losses.Loss):
         if self.class_weights is not None:
             weight = weight * ops.take(ops.convert_to_tensor(self.class_weights), safe)
         n_valid = ops.maximum(ops.sum(ops.cast(valid, "float32"), axis=(1, 2)), 1.0)
-        loss = ops.sum(ce * weight, axis=(1, 2)) / n_valid
+        if self.hard_pixels:
+            loss = hardest_pixels_mean(ce * weight, n_valid, self.hard_pixels)
+        else:
+            loss = ops.sum(ce * weight, axis=(1, 2)) / n_valid
         if self.dice_weight:
             loss = loss + self.dice_weight * soft_dice_loss(safe, logits, valid, c)
+        if self.lovasz_weight:
+            k = LOVASZ_STRIDE
+            loss = loss + self.lovasz_weight * lovasz_softmax_loss(
+                safe[:, ::k, ::k], logits[:, ::k, ::k], valid[:, ::k, ::k], c
+            )
         return loss
 
     def get_config(self) -> dict:
@@ -63,7 +86,23 @@ class SegmentationLoss(keras.losses.Loss):
             "num_classes": self.num_classes,
             "class_weights": self.class_weights,
             "dice_weight": self.dice_weight,
+            "lovasz_weight": self.lovasz_weight,
+            "hard_pixels": self.hard_pixels,
         }
+
+
+def hardest_pixels_mean(pixel_loss, n_valid, fraction: float):  # noqa: ANN001, ANN201
+    """Per image (B,): the mean of the ``fraction`` largest pixel losses of (B, H, W), counted
+    among its labelled pixels (``n_valid``); void pixels have loss 0, so they come last."""
+    flat = ops.reshape(pixel_loss, (ops.shape(pixel_loss)[0], -1))
+    k = _pixel_count(flat)
+    k = max(1, math.ceil(fraction * k)) if isinstance(k, int) else ops.maximum(
+        ops.cast(ops.ceil(fraction * ops.cast(k, "float32")), "int32"), 1
+    )  # fmt: skip
+    top, _ = ops.top_k(flat, k)  # largest first
+    kept = ops.maximum(ops.ceil(fraction * n_valid), 1.0)  # <= k: at most H*W pixels are labelled
+    rank = ops.cast(ops.arange(ops.shape(top)[-1]), "float32")
+    return ops.sum(ops.where(rank[None] < kept[:, None], top, 0.0), axis=-1) / kept
 
 
 def soft_dice_loss(ids, logits, valid, num_classes: int):  # noqa: ANN001, ANN201
@@ -76,6 +115,36 @@ def soft_dice_loss(ids, logits, valid, num_classes: int):  # noqa: ANN001, ANN20
     dice = (2.0 * inter + 1.0) / (sizes + 1.0)
     present = ops.cast(ops.sum(truth, axis=(0, 1, 2)) > 0, "float32")
     return 1.0 - ops.sum(dice * present) / ops.maximum(ops.sum(present), 1.0)
+
+
+def lovasz_softmax_loss(ids, logits, valid, num_classes: int):  # noqa: ANN001, ANN201
+    """The Lovasz-softmax loss (Berman et al., CVPR 2018) over the batch: a smooth surrogate of
+    1 - IoU per class, averaged over the classes present in the batch truth (void masked out).
+
+    Written here because neither Keras nor TensorFlow ships it: for each class, the pixels'
+    errors |truth - probability| sorted in decreasing order, dotted with the gradient of the
+    Jaccard loss along that order (the Lovasz extension of the set function 1 - IoU).
+    """
+    mask = ops.reshape(ops.cast(valid, "float32"), (-1, 1))
+    probs = ops.reshape(ops.softmax(logits, axis=-1), (-1, num_classes)) * mask
+    truth = ops.reshape(ops.one_hot(ids, num_classes), (-1, num_classes)) * mask
+    errors = ops.transpose(ops.abs(truth - probs))  # (C, N); void pixels: 0, so they sort last
+    sorted_errors, order = ops.top_k(errors, _pixel_count(errors))
+    fg = ops.take_along_axis(ops.transpose(truth), order, axis=-1)
+    total = ops.sum(fg, axis=-1, keepdims=True)
+    intersection = total - ops.cumsum(fg, axis=-1)
+    union = total + ops.cumsum(1.0 - fg, axis=-1)
+    jaccard = 1.0 - intersection / ops.maximum(union, 1.0)
+    grad = ops.concatenate([jaccard[:, :1], jaccard[:, 1:] - jaccard[:, :-1]], axis=-1)
+    per_class = ops.sum(sorted_errors * ops.stop_gradient(grad), axis=-1)
+    present = ops.cast(ops.squeeze(total, -1) > 0, "float32")
+    return ops.sum(per_class * present) / ops.maximum(ops.sum(present), 1.0)
+
+
+def _pixel_count(x):  # noqa: ANN001, ANN202
+    """The last axis' length: a Python int where the shape is static (JAX traces with concrete
+    shapes), else a tensor (TensorFlow traces the UNet's ``(None, None)`` input size)."""
+    return x.shape[-1] if x.shape[-1] is not None else ops.shape(x)[-1]
 
 
 def class_pixel_counts(dataset, num_classes: int) -> np.ndarray:  # noqa: ANN001

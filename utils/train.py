@@ -123,7 +123,7 @@ def compile_model(
     """
     net.compile(
         optimizer=keras.optimizers.Adam(cfg.learning_rate_schedule(steps)),
-        loss=losses.SegmentationLoss(num_classes, weights, cfg.dice_weight),
+        loss=cfg.loss(num_classes, weights),
         metrics=[metrics.ConfusionMatrixMetric(num_classes)],
     )
     net.optimizer.build(net.trainable_variables)
@@ -304,6 +304,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--augment", choices=augment.AUGMENT_MODES, default=None)
     ap.add_argument("--class-weights", choices=losses.CLASS_WEIGHT_METHODS, default=None)
     ap.add_argument("--dice", type=float, default=None, help="weight of the soft Dice term")
+    ap.add_argument("--lovasz", type=float, default=None, help="weight of a Lovasz-softmax term")
+    ap.add_argument(
+        "--hard-pixels",
+        type=float,
+        default=None,
+        help="cross-entropy on each photo's hardest pixels, this fraction (0: all)",
+    )
     ap.add_argument("--max-train", type=int, default=0, help="use at most N training pairs")
     ap.add_argument("--max-val", type=int, default=0, help="use at most N validation pairs")
     ap.add_argument("--mapping", default="", help="colour mapping JSON (default: palette)")
@@ -321,7 +328,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     a bad value raises ``checks.ParameterError`` naming the field (``epochs=0: ...``)."""
     chosen = {"variant": args.variant, "learning_rate": args.lr, "schedule": args.schedule,
               "augment": args.augment, "class_weights": args.class_weights,
-              "dice_weight": args.dice}  # fmt: skip
+              "dice_weight": args.dice, "lovasz_weight": args.lovasz,
+              "hard_pixels": args.hard_pixels}  # fmt: skip
     overrides = {k: v for k, v in chosen.items() if v is not None}
     overrides.update(
         epochs=args.epochs,
