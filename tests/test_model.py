@@ -111,6 +111,8 @@ def test_missing_files_are_named(tmp_path: Path) -> None:
         dict(stem_stride=2, stem_width=8),
         dict(context="ppm"),
         dict(stem_stride=2, context="ppm", residual=True),
+        dict(stem_stride=2, residual=True, separable=True),
+        dict(separable=True),
     ],
 )
 def test_stem_and_pyramid_pooling_shapes_and_gradients(arch: dict) -> None:
@@ -131,6 +133,12 @@ def test_stem_and_pyramid_pooling_shapes_and_gradients(arch: dict) -> None:
         assert net.get_layer("encoder_1").output.shape[1] == 32  # the UNet runs at half size
     if arch.get("context") == "ppm":
         assert net.get_layer("bottleneck_pool1").output.shape[1:3] == (1, 1)
+    if arch.get("separable"):  # depthwise 3x3 + pointwise 1x1 under the same layer names
+        conv = net.get_layer("decoder_1_conv2")
+        assert isinstance(conv, keras.layers.SeparableConv2D)
+        plain = model.build_unet(5, (64, 64), "model1", widths=(8, 16), bridge=16,
+                                 **{**arch, "separable": False})  # fmt: skip
+        assert net.count_params() < 0.6 * plain.count_params()
 
 
 def test_any_size_input_for_crop_training() -> None:

@@ -61,6 +61,7 @@ class UNetSpec:
     stem_stride: int = 1  # 2: a strided 3x3 conv first, the UNet runs at half the input size
     stem_width: int = 0  # channels of that stem (0: the first encoder width)
     context: str = "none"  # "ppm": pyramid pooling (bins 1, 2, 4) at the bridge
+    separable: bool = False  # 3x3 convs of the blocks as depthwise 3x3 + pointwise 1x1
 
 
 SPECS = {
@@ -100,9 +101,16 @@ def spec_for(variant: str, **overrides) -> UNetSpec:
     return UNetSpec(**fields)
 
 
-def _conv_bn_relu(x, filters: int, name: str, index: int):  # noqa: ANN001, ANN202
+def _conv3(filters: int, name: str, separable: bool = False) -> layers.Layer:
+    """A 3x3 convolution without bias (batch norm follows), or its depthwise-separable form:
+    a depthwise 3x3 then a pointwise 1x1, about 8x fewer multiply-adds at 64 channels."""
+    kind = layers.SeparableConv2D if separable else layers.Conv2D
+    return kind(filters, 3, padding="same", use_bias=False, name=name)
+
+
+def _conv_bn_relu(x, filters: int, name: str, index: int, separable: bool = False):  # noqa: ANN001, ANN202
     """3x3 conv (no bias: batch norm follows) -> batch norm -> ReLU."""
-    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv{index}")(x)
+    x = _conv3(filters, f"{name}_conv{index}", separable)(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn{index}")(x)
     return layers.ReLU(name=f"{name}_relu{index}")(x)
 
@@ -131,20 +139,21 @@ def pyramid_pooling(x, name: str = "context", bins: Sequence[int] = PPM_BINS):  
     return layers.ReLU(name=name)(y)
 
 
-def conv_block(x, filters: int, name: str, residual: bool = False):  # noqa: ANN001, ANN202
-    """Two conv+BN+ReLU; residual: a projection shortcut is added before the last ReLU.
+def conv_block(x, filters: int, name: str, residual: bool = False, separable: bool = False):  # noqa: ANN001, ANN202
+    """Two conv+BN+ReLU; residual: a projection shortcut is added before the last ReLU;
+    separable: depthwise-separable 3x3 convolutions.
 
     The block's output layer is named ``name`` so that other code can find it.
     """
     if not residual:
-        x = _conv_bn_relu(x, filters, name, 1)
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(x)
+        x = _conv_bn_relu(x, filters, name, 1, separable)
+        x = _conv3(filters, f"{name}_conv2", separable)(x)
         x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn2")(x)
         return layers.ReLU(name=name)(x)
     shortcut = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_proj")(x)
     shortcut = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_proj_bn")(shortcut)
-    y = _conv_bn_relu(x, filters, name, 1)
-    y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(y)
+    y = _conv_bn_relu(x, filters, name, 1, separable)
+    y = _conv3(filters, f"{name}_conv2", separable)(y)
     y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn2")(y)
     y = layers.Add(name=f"{name}_add")([shortcut, y])
     return layers.ReLU(name=name)(y)
@@ -163,6 +172,7 @@ def build_unet(
     stem_stride: int | None = None,
     stem_width: int | None = None,
     context: str | None = None,
+    separable: bool | None = None,
 ) -> keras.Model:
     """A functional UNet: float32 photos in [0, 1] (B, H, W, 3) -> float32 logits (B, H, W, C).
 
@@ -180,6 +190,7 @@ def build_unet(
         stem_stride=stem_stride,
         stem_width=stem_width,
         context=context,
+        separable=separable,
     )
     check_spec(spec)
     h, w = (None if s is None else int(s) for s in input_size)
@@ -200,23 +211,23 @@ def build_unet(
         x = layers.ReLU(name="stem")(x)
     skips = []
     for i, width in enumerate(spec.widths, start=1):
-        x = conv_block(x, width, f"encoder_{i}", spec.residual)
+        x = conv_block(x, width, f"encoder_{i}", spec.residual, spec.separable)
         skips.append(x)
         x = layers.MaxPooling2D(2, name=f"pool_{i}")(x)
     if spec.dropout:
         x = layers.SpatialDropout2D(spec.dropout, name="bridge_dropout")(x)
     if spec.context == "ppm":
-        x = conv_block(x, spec.bridge, "bridge", spec.residual)
+        x = conv_block(x, spec.bridge, "bridge", spec.residual, spec.separable)
         x = pyramid_pooling(x, "bottleneck")
     else:
-        x = conv_block(x, spec.bridge, "bottleneck", spec.residual)
+        x = conv_block(x, spec.bridge, "bottleneck", spec.residual, spec.separable)
     for i in range(depth, 0, -1):
         if spec.upsampling == "bilinear":
             x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up_{i}")(x)
         else:
             x = layers.Conv2DTranspose(spec.widths[i - 1], 2, strides=2, name=f"up_{i}")(x)
         x = layers.Concatenate(name=f"skip_{i}")([x, skips[i - 1]])
-        x = conv_block(x, spec.widths[i - 1], f"decoder_{i}", spec.residual)
+        x = conv_block(x, spec.widths[i - 1], f"decoder_{i}", spec.residual, spec.separable)
     # Logits stay float32 under mixed precision: losses and argmax need the full range.
     if spec.stem_stride == 1:
         logits = layers.Conv2D(num_classes, 1, name="logits", dtype="float32")(x)
