@@ -77,6 +77,13 @@ RECIPES: dict[str, dict] = {
     # losses for thin and rare classes (utils.losses), on top of the default's CE + Dice
     "lovasz": dict(variant="model2", image_size=128, lovasz_weight=1.0),
     "hard25": dict(variant="model2", image_size=128, hard_pixels=0.25),
+    # depthwise-separable 3x3 convolutions: the same widths for less time, or wider
+    "separable": dict(variant="model2", image_size=128, architecture={"separable": True}),
+    "separable_wide": dict(
+        variant="model2",
+        image_size=128,
+        architecture={"separable": True, "widths": (48, 64, 96, 128), "bridge": 256},
+    ),  # fmt: skip
 }
 
 
