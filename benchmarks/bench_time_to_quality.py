@@ -83,7 +83,7 @@ RECIPES: dict[str, dict] = {
         variant="model2",
         image_size=128,
         architecture={"separable": True, "widths": (48, 64, 96, 128), "bridge": 256},
-    ),  # fmt: skip
+    ),
 }
 
 
