@@ -45,7 +45,7 @@ JPEG_QUALITY = 90
 # 2e-3), flips for augmentation (what ``FlipBatches`` does), mixed float16.
 RECIPE = TrainConfig(
     variant="model2", architecture=model.FULL_SIZE_MODEL2, learning_rate=2e-3, image_size=SIZE,
-    augment="flip", mixed_precision="mixed_float16",
+    batch_size=16, augment="flip", mixed_precision="mixed_float16",
 )  # fmt: skip
 
 

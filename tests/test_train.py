@@ -97,6 +97,14 @@ def test_soft_dice_term() -> None:
     assert train.TrainConfig.plain().dice_weight == 0.0
 
 
+def test_batch_size_is_the_variants_own_unless_given() -> None:
+    assert train.TrainConfig(variant="model1").batch_size == 16
+    assert train.TrainConfig(variant="model2").batch_size == 8  # measured: Semantic_out_2
+    assert train.TrainConfig(variant="model2", batch_size=16).batch_size == 16
+    args = train.parse_args(["--data", "d", "--out", "o", "--variant", "model2"])
+    assert train.config_from_args(args).batch_size == 8
+
+
 def test_peak_learning_rate_is_the_variants_own_unless_given() -> None:
     assert train.TrainConfig(variant="model1").learning_rate == 2e-3
     assert train.TrainConfig(variant="model2").learning_rate == 4e-3  # the strided-stem UNet

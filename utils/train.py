@@ -298,7 +298,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--image-size", type=int, default=d.image_size)
     ap.add_argument("--crop-size", type=int, default=d.crop_size,
                     help="train on random-scale crops of this size (0: whole photos)")  # fmt: skip
-    ap.add_argument("--batch-size", type=int, default=d.batch_size)
+    ap.add_argument("--batch-size", type=int, default=0, help="0: the variant's (16 or 8)")
     ap.add_argument("--lr", type=float, default=None, help="peak learning rate")
     ap.add_argument("--schedule", choices=SCHEDULES, default=None)
     ap.add_argument("--augment", choices=augment.AUGMENT_MODES, default=None)
