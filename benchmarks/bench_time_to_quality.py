@@ -256,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {}
     for name in args.recipes:
         run_recipe(name, splits, args.minutes, out, results)
+    runio.save_json(results, out / "results.json")  # with the last recipe's train_minutes
     text = table(results, args.recipes[0])
     print(text)
     (out / "table.md").write_text(text + "\n")
