@@ -64,6 +64,7 @@ def test_gpu_model_folder_loads_on_cpu(tmp_path: Path) -> None:
     loaded, mapping, config = model.load_trained(tmp_path)
     assert config["input_size"] == [gpu.SIZE, gpu.SIZE] and mapping.num_classes == 19
     assert config["architecture"]["stem_stride"] == 1  # model 2 as measured at 256 px
+    assert config["training"]["batch_size"] == 16  # as measured, not model 2's default of 8
     assert loaded.dtype_policy.name == "float32"
     x = np.random.default_rng(0).random((1, gpu.SIZE, gpu.SIZE, 3), dtype=np.float32)
     np.testing.assert_allclose(loaded(x), net(x), atol=0.05)  # float16 compute vs float32
