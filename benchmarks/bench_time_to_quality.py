@@ -66,7 +66,7 @@ RECIPES: dict[str, dict] = {
         image_size=128,
         learning_rate=2e-3,
         batch_size=16,
-    ),  # fmt: skip
+    ),
     "fast128": dict(
         variant="model2", architecture=FAST_ARCH, image_size=128, learning_rate=4e-3, batch_size=16
     ),
@@ -81,7 +81,7 @@ RECIPES: dict[str, dict] = {
     "crop256": dict(variant="model2", image_size=256, crop_size=128),
     "crop192": dict(variant="model2", image_size=192, crop_size=128),
     "crop256_full": dict(variant="model2", image_size=256, crop_size=128, augment="full"),
-    "batch8": dict(variant="model2", image_size=128, batch_size=8),  # model 2's default since
+    "batch8": dict(variant="model2", image_size=128, batch_size=8),  # model 2's default now
     # losses for thin and rare classes (utils.losses), on top of the default's CE + Dice
     "lovasz": dict(variant="model2", image_size=128, lovasz_weight=1.0),
     "hard25": dict(variant="model2", image_size=128, hard_pixels=0.25),
