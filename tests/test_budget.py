@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from utils import budget, devices, model, runio, train
+from utils import budget, devices, losses, model, runio, train
 
 
 def test_epochs_for_divides_the_budget() -> None:
@@ -70,3 +72,67 @@ def test_fit_to_budget(tmp_path: Path) -> None:
 def test_negative_budget_is_refused() -> None:
     with pytest.raises(ValueError, match="train_minutes"):
         train.TrainConfig(train_minutes=-1).check()
+
+
+@pytest.mark.parametrize("warmup", [0, 7])
+def test_warmup_cosine_is_keras_cosine_decay(warmup: int) -> None:
+    """The budget's schedule draws the curve Keras' CosineDecay drew for the recipe before."""
+    ours = budget.WarmupCosine(4e-3, 100, warmup)
+    keras_own = keras.optimizers.schedules.CosineDecay(
+        4e-4 if warmup else 4e-3, 100 - warmup, alpha=0.01,
+        warmup_target=4e-3 if warmup else None, warmup_steps=warmup,
+    )  # fmt: skip
+    steps = [0, 1, 3, 7, 8, 30, 50, 99, 100, 140]
+    np.testing.assert_allclose(
+        [float(ours(s)) for s in steps], [float(keras_own(s)) for s in steps], rtol=1e-5
+    )
+
+
+def test_warmup_cosine_shortens_but_never_lengthens() -> None:
+    sched = budget.WarmupCosine(1e-3, 100, 10)
+    sched.shorten(60)
+    assert float(sched(60)) == pytest.approx(1e-5)  # the low end reached at the new length
+    assert float(sched(35)) == pytest.approx(1e-3 * (0.01 + 0.99 * 0.5))  # half-way down
+    sched.shorten(80)
+    assert float(sched(60)) == pytest.approx(1e-5)
+    again = budget.WarmupCosine.from_config(sched.get_config())
+    assert again.get_config()["total_steps"] == 60
+    optimizer = keras.optimizers.Adam(sched)  # saved with a model: its config is plain numbers
+    assert json.dumps(keras.optimizers.serialize(optimizer))
+
+
+def test_epochs_that_fit() -> None:
+    # 100 s budget (105 with the tolerance), 40 spent, epochs of 10 s: 6 more fit
+    assert budget.epochs_that_fit(100, 40, 10, done=4, planned=10) == 10
+    assert budget.epochs_that_fit(100, 40, 10, done=4, planned=11) == 10
+    assert budget.epochs_that_fit(100, 40, 20, done=4, planned=10) == 7  # slower: 3 more
+    assert budget.epochs_that_fit(100, 100, 20, done=4, planned=10) == 4  # none: stop now
+
+
+class Slow(keras.callbacks.Callback):
+    """Every training step sleeps ``seconds``: a machine that is slower than it was timed."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        time.sleep(self.seconds)
+
+
+def test_budget_clock_ends_a_slowed_run_within_budget_with_the_schedule_annealed() -> None:
+    x = np.zeros((16, 16, 16, 3), np.float32)
+    y = np.zeros((16, 16, 16), np.uint8)
+    net = model.build_unet(3, (16, 16), widths=(4,), bridge=4)
+    sched = budget.WarmupCosine(1e-3, 4 * 30, warmup_steps=2)  # 30 epochs of 4 steps planned
+    net.compile(optimizer=keras.optimizers.Adam(sched), loss=losses.SegmentationLoss(3))
+    clock = budget.BudgetClock(budget_minutes=0.15, schedule=sched)  # 9 s; epochs take 1 s
+    logs = keras.callbacks.History()
+    net.fit(x, y, batch_size=4, epochs=30, verbose=0, callbacks=[Slow(0.25), clock, logs])
+    minutes = logs.history["train_minutes"]
+    assert 2 < len(minutes) < 30 and np.all(np.diff(minutes) > 0)
+    assert minutes[-1] <= budget.TOLERANCE * 0.15 + 0.5 / 60  # within half an epoch
+    assert minutes[-1] + 1.5 / 60 > 0.15  # it ended for the budget, not long before it
+    # the decay was shortened to the epochs that ran: the last step ran at the low end
+    assert float(sched(net.optimizer.iterations - 1)) < 0.05 * 1e-3
+    assert sched.get_config()["total_steps"] == 4 * len(minutes)

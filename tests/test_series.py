@@ -156,6 +156,7 @@ def test_kernel_start_up_lines_stay_in_the_kernel_log(tmp_path: Path, capfd) -> 
     kernel_log = (out / "executed" / "01_a.kernel.log").read_text()
     assert "Could not find cuda drivers" in kernel_log
     assert "without encryption" not in kernel_log  # IPC transport, not TCP
+    assert sorted(p.name for p in nbdir.iterdir()) == ["01_a.ipynb"]  # no socket files left
     outputs = [o for c in nbformat.read(out / "executed" / "01_a.ipynb", 4).cells
                for o in c.get("outputs", [])]  # fmt: skip
     assert not any("cudart" in o.get("text", "") for o in outputs)

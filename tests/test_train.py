@@ -346,6 +346,8 @@ def test_model_folder_and_snapshots(trained) -> None:  # noqa: ANN001
     rows = json.loads((folder / "history.json").read_text())
     assert [r["epoch"] for r in rows] == list(range(1, EPOCHS + 1))
     assert (folder / "history.csv").read_text().count("\n") == EPOCHS + 1
+    clock = [r["train_minutes"] for r in rows]  # the training minutes, summed over epochs
+    assert 0 < clock[0] and np.all(np.diff(clock) > 0)
     best = max(r["val_mean_iou"] for r in rows)
     assert result.val_scores["mean_iou"] == pytest.approx(best, abs=0.02)  # model.keras = best
 
@@ -422,6 +424,8 @@ def test_resume_after_interruption(tmp_path: Path) -> None:
     result = train.train(root, tmp_path / "run", cfg, extra_callbacks=[seen], **kw)
     assert seen.epochs == [3, 4]
     assert [r["epoch"] for r in result.history] == [1, 2, 3, 4]
+    clock = [r["train_minutes"] for r in result.history]
+    assert np.all(np.diff(clock) > 0)  # the resumed run counts on from the minutes spent before
     assert sorted(p.name for p in (tmp_path / "snaps").iterdir()) == [
         f"output_{e}_model_2.png" for e in range(1, 5)
     ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import keras
 
-from utils import checks, losses, model
+from utils import budget, checks, losses, model
 
 SCHEDULES = ("constant", "plateau", "cosine")
 # What a run that leaves a field at 0 gets, per variant (measured: the README of Semantic_out_2):
@@ -91,16 +91,12 @@ class TrainConfig:
 
     def learning_rate_schedule(self, steps: int):  # noqa: ANN201 - float or a Keras schedule
         """The learning rate for ``steps`` steps per epoch: constant (also under ``plateau``) or
-        half-epoch warm-up from a tenth of the peak, then cosine decay to 1 % of it."""
+        half-epoch warm-up from a tenth of the peak, then cosine decay to 1 % of it
+        (``utils.budget.WarmupCosine``: a budgeted run can end it earlier)."""
         if self.schedule != "cosine":
             return self.learning_rate
-        warmup = int(round(self.warmup_epochs * steps))
-        return keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=self.learning_rate * 0.1 if warmup else self.learning_rate,
-            decay_steps=max(steps * self.epochs - warmup, 1),
-            alpha=0.01,
-            warmup_target=self.learning_rate if warmup else None,
-            warmup_steps=warmup,
+        return budget.WarmupCosine(
+            self.learning_rate, steps * self.epochs, int(round(self.warmup_epochs * steps))
         )
 
     def check(self) -> TrainConfig:

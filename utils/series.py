@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +37,8 @@ PROJECT_KERNEL = "cityscapes-unet"  # registered by `make install` (python -m ip
 # TensorFlow C++ info/warning/error lines (absl, oneDNN, CUDA probing, cuInit).
 KERNEL_ENV = {"MPLBACKEND": "agg", "TF_CPP_MIN_LOG_LEVEL": "3"}
 # IPC sockets: no "[IPKernelApp] WARNING | Kernel is running over TCP without encryption".
+# Their files go to a temporary folder per notebook (by default they are made in the kernel's
+# working directory, the notebooks folder, and jupyter_client leaves them there).
 KERNEL_CONFIG = {"KernelManager": {"transport": "ipc"}}
 # C-level output (TensorFlow's absl lines before any setting applies) stays on the kernel's own
 # stderr, i.e. its log file, instead of being copied into the notebook's outputs.
@@ -219,8 +222,9 @@ def cell_summaries(nb: Path, parameterised: bool) -> list[str]:
     return lines
 
 
-def kernel_manager(kernel: str, log_file):  # noqa: ANN001, ANN201 - a jupyter_client manager
-    """A kernel manager whose kernel gets ``KERNEL_ENV`` and writes its own stderr to a file."""
+def kernel_manager(kernel: str, log_file, sockets: Path):  # noqa: ANN001, ANN201 - jupyter_client
+    """A kernel manager whose kernel gets ``KERNEL_ENV``, writes its own stderr to a file and
+    makes its IPC socket files in the folder ``sockets``."""
     from jupyter_client.manager import AsyncKernelManager
     from traitlets.config import Config
 
@@ -230,7 +234,9 @@ def kernel_manager(kernel: str, log_file):  # noqa: ANN001, ANN201 - a jupyter_c
             kw["stderr"] = log_file  # Popen argument of jupyter_client's launcher
             await super().start_kernel(**kw)
 
-    return QuietKernelManager(kernel_name=kernel, config=Config(KERNEL_CONFIG))
+    config = Config(KERNEL_CONFIG)
+    config.KernelManager.ip = str(Path(sockets) / "kernel")  # the socket files' path prefix
+    return QuietKernelManager(kernel_name=kernel, config=config)
 
 
 # --------------------------------------------------------------------------- the run
@@ -270,11 +276,15 @@ def run_series(
         logger.setLevel(logging.INFO)
         logger.propagate, logger.disabled = False, False  # disabled by some logging.config users
         try:
-            with open(target.with_suffix(".kernel.log"), "wb") as kernel_log:
+            with (
+                open(target.with_suffix(".kernel.log"), "wb") as kernel_log,
+                tempfile.TemporaryDirectory(prefix="kernel-") as sockets,
+            ):
                 pm.execute_notebook(
                     str(nb), str(target), parameters=params, kernel_name=kernel,
                     cwd=str(nb.parent), progress_bar=False, log_output=True,
-                    km=kernel_manager(kernel, kernel_log), extra_arguments=KERNEL_ARGS,
+                    km=kernel_manager(kernel, kernel_log, Path(sockets)),
+                    extra_arguments=KERNEL_ARGS,
                 )  # fmt: skip
         except pm.PapermillExecutionError as e:
             raise NotebookFailed(

@@ -114,19 +114,22 @@ def snapshot_samples(
 
 def compile_model(
     net: keras.Model, cfg: TrainConfig, num_classes: int, weights: np.ndarray | None, steps: int
-) -> None:
-    """Adam (constant / plateau / warm-up + cosine), the segmentation loss, the CM metric.
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """Adam (constant / plateau / warm-up + cosine), the segmentation loss, the CM metric;
+    returns the learning rate or its schedule.
 
     The optimizer's slots are created here, eagerly (in the caller's strategy scope): left to
     the first training step, they would be created while Keras traces it, and TensorFlow then
     traces the whole step a second time (seconds per model; the results are the same).
     """
+    rate = cfg.learning_rate_schedule(steps)
     net.compile(
-        optimizer=keras.optimizers.Adam(cfg.learning_rate_schedule(steps)),
+        optimizer=keras.optimizers.Adam(rate),
         loss=cfg.loss(num_classes, weights),
         metrics=[metrics.ConfusionMatrixMetric(num_classes)],
     )
     net.optimizer.build(net.trainable_variables)
+    return rate
 
 
 def fit_to_budget(
@@ -251,11 +254,13 @@ def train(
         with strategy.scope():
             size = (None, None) if cfg.crop_size else cfg.size  # crops and whole photos
             net = model.build_unet(num_classes, size, cfg.variant, **cfg.architecture)
-            compile_model(net, cfg, num_classes, weights, prep.steps_per_epoch)
+            rate = compile_model(net, cfg, num_classes, weights, prep.steps_per_epoch)
+        spent = previous[-1].get("train_minutes", 0.0) if previous else 0.0
+        clock = budget.BudgetClock(cfg.train_minutes, rate, spent)  # logs train_minutes
         snapshot = history.EpochSnapshot(
             photos, truths, snapshot_dir, pattern, mapping, history.variant_label(cfg.variant)
         )
-        callbacks = history.training_callbacks(
+        callbacks = [clock] + history.training_callbacks(  # the clock first: its log is saved
             model_dir,
             previous,
             stop_patience=cfg.stop_patience,
