@@ -8,7 +8,7 @@ input pipeline is left out: ``bench_training.py`` times it); rounds alternate be
 models so that a change in machine load hits all, and the best round of each is printed with
 its ratio to the first recipe without XLA.
 
-    python benchmarks/bench_step.py --recipes default separable separable_wide --jit
+    python benchmarks/bench_step.py --recipes standard separable default --jit
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     """Time every (recipe, XLA) pair in alternating rounds; print seconds and ratios."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--recipes", nargs="+", default=["default", "separable"], choices=sorted(RECIPES)
+        "--recipes", nargs="+", default=["standard", "default"], choices=sorted(RECIPES)
     )
     ap.add_argument("--jit", action="store_true", help="also time each recipe compiled with XLA")
     ap.add_argument("--rounds", type=int, default=3)

@@ -18,7 +18,7 @@ each recipe's final and best mIoU, and the minutes it needed to reach the baseli
 each recipe's model folder to ``OUT/runs/<recipe>/models/<variant>`` (score it with
 ``python -m utils.evaluate``).
 
-    python benchmarks/bench_time_to_quality.py --minutes 33 --recipes previous default
+    python benchmarks/bench_time_to_quality.py --minutes 33 --recipes standard default
     python benchmarks/bench_time_to_quality.py --minutes 8 --recipes default stem128 crop256
 """
 
@@ -48,12 +48,13 @@ STEM_ARCH = dict(
     stem_stride=2,
     stem_width=24,
     context="ppm",
+    separable=False,
 )
 
 # Screened on a GPU (benchmarks/gpu_256.py screen): residual blocks behind a strided stem, so the
 # UNet runs at half the input size (a third of the full-size model 2's step time on the 2-core
 # CPU: 18 epochs in the budget of 6), with twice the peak learning rate. Model 2 since then.
-FAST_ARCH = dict(stem_stride=2, widths=(32, 48, 72, 96), bridge=192)
+FAST_ARCH = dict(stem_stride=2, widths=(32, 48, 72, 96), bridge=192, separable=False)
 
 RECIPES: dict[str, dict] = {
     "default": dict(variant="model2", image_size=128),  # model 2 and the default recipe
@@ -68,8 +69,11 @@ RECIPES: dict[str, dict] = {
     "fast128": dict(
         variant="model2", architecture=FAST_ARCH, image_size=128, learning_rate=4e-3, batch_size=16
     ),
-    # today's model 2 with the batch of 16 it had before batches of 8 became its default
-    "batch16": dict(variant="model2", image_size=128, batch_size=16),
+    # model 2 before separable blocks (the default until then), and on its earlier batch of 16
+    "standard": dict(variant="model2", image_size=128, architecture=model.STANDARD_MODEL2),
+    "batch16": dict(
+        variant="model2", image_size=128, batch_size=16, architecture=model.STANDARD_MODEL2
+    ),
     "model1": dict(variant="model1", image_size=128),
     "stem128": dict(variant="model2", architecture=STEM_ARCH, image_size=128),
     "stem192": dict(variant="model2", architecture=STEM_ARCH, image_size=192),
@@ -79,17 +83,19 @@ RECIPES: dict[str, dict] = {
     "crop256": dict(variant="model2", image_size=256, crop_size=128),
     "crop192": dict(variant="model2", image_size=192, crop_size=128),
     "crop256_full": dict(variant="model2", image_size=256, crop_size=128, augment="full"),
-    "batch8": dict(variant="model2", image_size=128, batch_size=8),  # model 2's default now
+    "batch8": dict(
+        variant="model2", image_size=128, batch_size=8, architecture=model.STANDARD_MODEL2
+    ),
     # losses for thin and rare classes (utils.losses), on top of the default's CE + Dice
     "lovasz": dict(variant="model2", image_size=128, lovasz_weight=1.0),
     "hard25": dict(variant="model2", image_size=128, hard_pixels=0.25),
-    # depthwise-separable 3x3 convolutions: the same widths for less time, or wider
-    "separable": dict(variant="model2", image_size=128, architecture={"separable": True}),
-    "separable_wide": dict(
+    # depthwise-separable 3x3 convolutions at model 2's earlier widths (model 2 since is wider)
+    "separable": dict(
         variant="model2",
         image_size=128,
-        architecture={"separable": True, "widths": (48, 64, 96, 128), "bridge": 256},
+        architecture={"separable": True, "widths": (32, 48, 72, 96), "bridge": 192},
     ),
+    "separable_wide": dict(variant="model2", image_size=128),  # = default: model 2 since
 }
 
 
@@ -220,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         "--data", default=None, help="dataset folder (default: $CITYSCAPES_DATA or ../shared/data)"
     )
     ap.add_argument("--minutes", type=float, default=8.0, help="training budget per recipe")
-    ap.add_argument("--recipes", nargs="+", default=["batch16", "default"], choices=sorted(RECIPES))
+    ap.add_argument(
+        "--recipes", nargs="+", default=["standard", "default"], choices=sorted(RECIPES)
+    )
     ap.add_argument("--max-train", type=int, default=0, help="use at most N training pairs")
     ap.add_argument("--out", default="runs/bench_time_to_quality", help="results folder")
     args = ap.parse_args(argv)

@@ -134,9 +134,9 @@ def resized(images: np.ndarray, size: Sequence[int], nearest: bool = False) -> n
 
 # Candidates screened side by side (``screen``): per-epoch quality at the epochs each one's
 # training step lets fit in 35 minutes on the project's 2-core CPU (step times measured there).
-STEM = dict(stem_stride=2, widths=(32, 48, 72, 96), bridge=192)
+STEM = dict(stem_stride=2, widths=(32, 48, 72, 96), bridge=192, separable=False)
 SCREEN = {
-    "model2_128_e6": dict(image_size=128, epochs=6),  # 2.1 s per step on the CPU
+    "model2_128_e6": dict(image_size=128, epochs=6, architecture=model.FULL_SIZE_MODEL2),  # 2.1 s
     "stem_128_e18": dict(image_size=128, epochs=18, architecture=STEM),  # 0.68 s
     "stem_128_e18_lr4": dict(image_size=128, epochs=18, architecture=STEM, learning_rate=4e-3),
     "stemppm_128_e15": dict(image_size=128, epochs=15, architecture=STEM | {"context": "ppm"}),
@@ -145,9 +145,9 @@ SCREEN = {
         image_size=128, epochs=9, architecture=STEM | {"widths": (32, 64, 96, 128), "bridge": 256}
     ),  # about 1.3 s
 }
-# Today's model 2 (the strided stem, peak 4e-3): 16 epochs fit the README's 33-minute budget.
+# Model 2 before separable blocks (the strided stem, peak 4e-3): 16 epochs fit 33 CPU minutes.
 SEPARABLE_WIDE = {"separable": True, "widths": (48, 64, 96, 128), "bridge": 256}
-TODAY = dict(image_size=128, epochs=16, learning_rate=4e-3, architecture={})
+TODAY = dict(image_size=128, epochs=16, learning_rate=4e-3, architecture=model.STANDARD_MODEL2)
 SCREEN |= {
     "today_e16": TODAY,
     "today_e16_seed1": TODAY | {"seed": 1},
@@ -160,7 +160,7 @@ SCREEN |= {
     "lovasz2_nodice_e14": TODAY | {"epochs": 14, "lovasz_weight": 1.0, "dice_weight": 0.0},
     "lovasz2_e16": TODAY | {"lovasz_weight": 1.0},
     # depthwise-separable blocks (UNetSpec.separable): 0.41 s and 0.56 s against today's 0.68 s
-    "sep_e27": TODAY | {"epochs": 27, "architecture": {"separable": True}},
+    "sep_e27": TODAY | {"epochs": 27, "architecture": model.STANDARD_MODEL2 | {"separable": True}},
     "sepwide_e19": TODAY | {"epochs": 19, "architecture": SEPARABLE_WIDE},
 }
 

@@ -14,7 +14,7 @@ from utils.colours import ColourMapping
 NAMES = ["encoder_1", "encoder_2", "encoder_3", "encoder_4", "bottleneck"]
 
 
-@pytest.mark.parametrize(("variant", "bridge"), [("model1", 128), ("model2", 192)])
+@pytest.mark.parametrize(("variant", "bridge"), [("model1", 128), ("model2", 256)])
 def test_layer_names_and_shapes(variant: str, bridge: int) -> None:
     net = model.build_unet(7, (64, 32), variant)
     spec = model.SPECS[variant]
@@ -27,6 +27,8 @@ def test_layer_names_and_shapes(variant: str, bridge: int) -> None:
     assert net.get_layer("logits").output.shape == (None, 64, 32, 7)
     assert net.output.shape == (None, 64, 32, 7)
     assert not isinstance(net.get_layer("logits"), keras.layers.Softmax)
+    separable = isinstance(net.get_layer("encoder_1_conv1"), keras.layers.SeparableConv2D)
+    assert separable == (variant == "model2")  # model 2's blocks: measured in Semantic_out_2
 
 
 def test_model1_follows_the_study() -> None:
