@@ -78,7 +78,7 @@ SPECS = {
     ),
 }
 # Model 2 before the strided stem (the GPU 256 px run and earlier results were measured with it).
-FULL_SIZE_MODEL2 = {"stem_stride": 1, "widths": (24, 48, 72, 96), "separable": False}
+FULL_SIZE_MODEL2 = {"stem_stride": 1, "widths": (24, 48, 72, 96), "bridge": 192, "separable": False}
 # Model 2 before depthwise-separable blocks (results up to that switch): plain 3x3 convolutions
 # at narrower widths.
 STANDARD_MODEL2 = {"separable": False, "widths": (32, 48, 72, 96), "bridge": 192}
