@@ -136,3 +136,29 @@ def test_budget_clock_ends_a_slowed_run_within_budget_with_the_schedule_annealed
     # the decay was shortened to the epochs that ran: the last step ran at the low end
     assert float(sched(net.optimizer.iterations - 1)) < 0.05 * 1e-3
     assert sched.get_config()["total_steps"] == 4 * len(minutes)
+
+
+def test_budget_clock_rides_out_one_slow_epoch_but_not_a_lasting_slowdown(monkeypatch) -> None:
+    """The pace is the median epoch: one slow epoch keeps the plan, slow epochs from then on
+    cut it (driven by a fake clock: 9 epochs of 60 s planned in a 10-minute budget)."""
+
+    def run(epoch_seconds: list[float]) -> int:
+        now = [0.0]
+        monkeypatch.setattr(budget.time, "perf_counter", lambda: now[0])
+        clock = budget.BudgetClock(budget_minutes=10)
+        clock.set_model(SimpleNamespace(stop_training=False))
+        clock.set_params({"epochs": 9, "steps": 5})
+        clock.on_train_begin()
+        for epoch, seconds in enumerate(epoch_seconds):
+            clock.on_epoch_begin(epoch)
+            now[0] += seconds
+            clock.on_epoch_end(epoch, {})
+            if clock.model.stop_training:
+                return epoch + 1
+        return len(epoch_seconds)
+
+    assert run([60.0] * 9) == 9
+    assert run([70.0, 60.0, 60.0, 110.0] + [60.0] * 5) == 9  # tracing, then one slow epoch
+    lasting = run([60.0, 60.0, 60.0] + [110.0] * 6)  # almost twice as slow from epoch 4 on
+    assert lasting < 9
+    assert 60 * 3 + 110 * (lasting - 3) <= budget.TOLERANCE * 600  # and it kept the budget

@@ -119,9 +119,11 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
 class BudgetClock(keras.callbacks.Callback):
     """Training minutes (epoch start to validation start, summed; ``spent_minutes`` from before
     a resume) into each epoch's logs as ``train_minutes``. With ``budget_minutes``, from the
-    second epoch of the fit on (the first includes tracing), when the epochs left at the last
-    epoch's pace would overrun it by more than ``TOLERANCE``, the run ends earlier and
-    ``schedule`` (a :class:`WarmupCosine`) is shortened to end with it."""
+    second epoch of the fit on, when the epochs left would overrun it by more than ``TOLERANCE``
+    at the pace measured so far, the run ends earlier and ``schedule`` (a :class:`WarmupCosine`)
+    is shortened to end with it. The pace is the median epoch of the fit, its first left out
+    (it includes tracing): one slow epoch (another job for a minute) does not cut the run, a
+    lasting slowdown does within a few epochs."""
 
     def __init__(
         self,
@@ -132,11 +134,12 @@ class BudgetClock(keras.callbacks.Callback):
         super().__init__()
         self.budget_s, self.schedule = budget_minutes * 60, schedule
         self.seconds, self.lap = spent_minutes * 60, 0.0
+        self.laps: list[float] = []  # seconds of this fit's epochs after its first
         self._start: float | None = None
         self.stop_after = self._first = 0
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self.stop_after, self._first = self.params["epochs"], -1
+        self.stop_after, self._first, self.laps = self.params["epochs"], -1, []
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._start = time.perf_counter()
@@ -153,12 +156,15 @@ class BudgetClock(keras.callbacks.Callback):
         if logs is not None:
             logs["train_minutes"] = self.seconds / 60
         done = epoch + 1
-        if self.budget_s and epoch > self._first and done < self.stop_after:
-            fit = epochs_that_fit(self.budget_s, self.seconds, self.lap, done, self.stop_after)
+        if epoch > self._first:
+            self.laps.append(self.lap)
+        if self.budget_s and self.laps and done < self.stop_after:
+            pace = float(np.median(self.laps))
+            fit = epochs_that_fit(self.budget_s, self.seconds, pace, done, self.stop_after)
             if fit < self.stop_after:
                 log.warning(
                     "epochs now take %.1f min: %d of the %d planned fit the %.0f-minute budget",
-                    self.lap / 60, fit, self.params["epochs"], self.budget_s / 60,
+                    pace / 60, fit, self.params["epochs"], self.budget_s / 60,
                 )  # fmt: skip
                 self.stop_after = fit
                 if isinstance(self.schedule, WarmupCosine) and fit > done:
