@@ -1,12 +1,12 @@
 """Training-step seconds of named recipes, with and without XLA, measured side by side.
 
-Each recipe of ``bench_time_to_quality.RECIPES`` is built and compiled as ``utils.train`` does
-(its loss, Adam, the confusion-matrix metric) at its own input size and batch size, once as
-Keras compiles it on a CPU (no XLA: Keras' ``jit_compile="auto"`` turns XLA off on CPU-only
-machines) and, with ``--jit``, once with ``jit_compile=True``. Steps run on random data (the
-input pipeline is left out: ``bench_training.py`` times it); rounds alternate between all
-models so that a change in machine load hits all, and the best round of each is printed with
-its ratio to the first recipe without XLA.
+Each recipe of ``bench_time_to_quality.RECIPES`` is built at its own input size and batch size
+and compiled with its loss and Adam on its schedule, without the confusion-matrix metric (its
+``bincount`` has no XLA kernel, so neither side has it): once as Keras compiles it on a CPU
+(``jit_compile="auto"`` turns XLA off on CPU-only machines) and, with ``--jit``, once with
+``jit_compile=True``. Steps run on random data (``bench_training.py`` times the input
+pipeline); rounds alternate between all models so that a change in machine load hits all, and
+the best round of each is printed with its ratio to the first recipe without XLA.
 
     python benchmarks/bench_step.py --recipes standard separable default --jit
 """
@@ -22,20 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 from bench_time_to_quality import RECIPES  # noqa: E402
 
-from utils import budget, metrics, model, train  # noqa: E402
+from utils import budget, model, train  # noqa: E402
 from utils.colours import ColourMapping  # noqa: E402
-
-
-def compiled(cfg: train.TrainConfig, num_classes: int, jit: bool) -> keras.Model:
-    """The recipe's UNet, compiled like ``utils.train.compile_model`` (``jit_compile`` aside)."""
-    net = model.build_unet(num_classes, cfg.size, cfg.variant, **cfg.architecture)
-    net.compile(
-        optimizer=keras.optimizers.Adam(cfg.learning_rate_schedule(100)),
-        loss=cfg.loss(num_classes, None),
-        metrics=[metrics.ConfusionMatrixMetric(num_classes)],
-        jit_compile=jit,
-    )
-    return net
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -55,7 +43,12 @@ def main(argv: list[str] | None = None) -> None:
         for jit in (False, True) if args.jit else (False,):
             keras.utils.set_random_seed(0)
             start = time.perf_counter()
-            net = compiled(cfg, num_classes, jit)
+            net = model.build_unet(num_classes, cfg.size, cfg.variant, **cfg.architecture)
+            net.compile(
+                optimizer=keras.optimizers.Adam(cfg.learning_rate_schedule(100)),
+                loss=cfg.loss(num_classes, None),
+                jit_compile=jit,
+            )
             budget.step_seconds(net, cfg.batch_size, cfg.train_size, num_classes, steps=1)
             label = f"{name}{' + XLA' if jit else ''}"
             nets[label] = (net, cfg)

@@ -93,7 +93,7 @@ RECIPES: dict[str, dict] = {
     "separable": dict(
         variant="model2",
         image_size=128,
-        architecture={"separable": True, "widths": (32, 48, 72, 96), "bridge": 192},
+        architecture=model.STANDARD_MODEL2 | {"separable": True},
     ),
     "separable_wide": dict(variant="model2", image_size=128),  # = default: model 2 since
 }
