@@ -12,6 +12,10 @@ BIN    := $(VENV)/bin
 KERNEL := cityscapes-unet
 # the notebooks' default RUN_DIR (../runs/default from notebooks/): JupyterLab finds this run
 RUN    ?= runs/default
+# the suite on two worker processes (pytest-xdist), a test file per worker at a time: much of a
+# test is single-threaded (tracing, saving, kernels starting), so two keep both cores busy.
+# `make test PARALLEL=` runs it in one process.
+PARALLEL ?= -n 2 --dist loadfile
 
 .PHONY: run test test-quick test-browser lab hooks install install-dev lint bench clean
 
@@ -36,10 +40,10 @@ lint: install-dev
 	$(BIN)/ruff check .
 
 test: install-dev lint
-	MPLBACKEND=agg $(BIN)/python -m pytest
+	MPLBACKEND=agg $(BIN)/python -m pytest $(PARALLEL)
 
 test-quick: install-dev lint
-	MPLBACKEND=agg $(BIN)/python -m pytest -m "not slow"
+	MPLBACKEND=agg $(BIN)/python -m pytest $(PARALLEL) -m "not slow"
 
 test-browser: install-dev
 	MPLBACKEND=agg $(BIN)/python -m pytest tests/test_browser.py

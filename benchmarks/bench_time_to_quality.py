@@ -20,6 +20,11 @@ each recipe's model folder to ``OUT/runs/<recipe>/models/<variant>`` (score it w
 
     python benchmarks/bench_time_to_quality.py --minutes 33 --recipes standard default
     python benchmarks/bench_time_to_quality.py --minutes 8 --recipes default stem128 crop256
+    python benchmarks/bench_time_to_quality.py --epochs 10 --recipes default lr8e3
+
+``--epochs N`` trains every recipe for N epochs instead: for recipes of one step cost (a learning
+rate), whose comparison a budget would only blur (on a shared machine, the epochs fitted to the
+same budget can differ by two or three, and with them the schedule's length).
 """
 
 from __future__ import annotations
@@ -121,22 +126,31 @@ class NativeScore(keras.callbacks.Callback):
         self.record(epoch + 1, logs["train_minutes"], s["mean_iou"], s["pixel_accuracy"])
 
 
-def run_recipe(name: str, splits: data.Splits, budget_min: float, out: Path, results: dict):  # noqa: ANN201
-    """Train one recipe for the budget, scoring after every epoch; fills ``results[name]``."""
+def run_recipe(  # noqa: ANN201
+    name: str, splits: data.Splits, budget_min: float, out: Path, results: dict, epochs: int = 0
+):
+    """Train one recipe for the budget (or for ``epochs``), scoring after every epoch; fills
+    ``results[name]``."""
     mapping = ColourMapping.palette()
     strategy = devices.choose_strategy()
     # utils.train fits the epochs to the budget, timing steps on the recipe's own input pipeline
-    cfg = train.TrainConfig(**RECIPES[name], train_minutes=budget_min, stop_patience=10**6)
+    # (or, with ``epochs``, for exactly that many: no budget, so the schedule is the same length)
+    cfg = train.TrainConfig(
+        **RECIPES[name],
+        **({"epochs": epochs} if epochs else {"train_minutes": budget_min}),
+        stop_patience=10**6,
+    )
     entry = results[name] = {
         "recipe": {k: v for k, v in dataclasses.asdict(cfg).items() if k != "epochs"},
-        "budget_minutes": budget_min,
+        "budget_minutes": 0 if epochs else budget_min,
         "curve": [],
     }
 
     def record(epoch: int, minutes: float, miou: float, acc: float) -> None:
         if epoch == 1:
             entry["epochs_planned"] = score.planned
-            print(f"{name}: {score.planned} epochs fit {budget_min:g} minutes", flush=True)
+            fit = f"for {epochs} epochs" if epochs else f"fit {budget_min:g} minutes"
+            print(f"{name}: {score.planned} epochs {fit}", flush=True)
         entry["curve"].append(
             {
                 "epoch": epoch,
@@ -198,7 +212,7 @@ def table(results: dict, baseline: str) -> str:
     return "\n".join(lines)
 
 
-def plot(results: dict, path: Path, budget: float) -> None:
+def plot(results: dict, path: Path, budget: str) -> None:
     """mIoU against training minutes, one line per recipe."""
     import matplotlib.pyplot as plt
 
@@ -212,7 +226,7 @@ def plot(results: dict, path: Path, budget: float) -> None:
     ax.set(
         xlabel="training minutes on this machine",
         ylabel="mIoU (native 256x256, held-out cities)",
-        title=f"Time to quality, {budget:g}-minute budget",
+        title=f"Time to quality, {budget}",
     )
     ax.grid(alpha=0.3)
     ax.legend(title="recipe")
@@ -231,6 +245,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--recipes", nargs="+", default=["standard", "default"], choices=sorted(RECIPES)
     )
+    ap.add_argument(
+        "--epochs",
+        type=int,
+        default=0,
+        help="train every recipe for N epochs instead of a budget: for recipes of one step cost "
+        "(a learning rate, a loss weight), compared epoch by epoch on schedules of one length",
+    )
     ap.add_argument("--max-train", type=int, default=0, help="use at most N training pairs")
     ap.add_argument("--out", default="runs/bench_time_to_quality", help="results folder")
     args = ap.parse_args(argv)
@@ -242,12 +263,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(splits.train)} training pairs; scored on {len(splits.val)}: {splits.layout}")
     results: dict = {}
     for name in args.recipes:
-        run_recipe(name, splits, args.minutes, out, results)
+        run_recipe(name, splits, args.minutes, out, results, args.epochs)
     runio.save_json(results, out / "results.json")  # with the last recipe's train_minutes
     text = table(results, args.recipes[0])
     print(text)
     (out / "table.md").write_text(text + "\n")
-    plot(results, out / "time_to_quality.png", args.minutes)
+    each = f"{args.epochs} epochs each" if args.epochs else f"{args.minutes:g}-minute budget"
+    plot(results, out / "time_to_quality.png", each)
     print(f"saved {out}/results.json, table.md, time_to_quality.png")
     json.dumps(results)  # fail loudly here rather than in a later reader
     return 0
