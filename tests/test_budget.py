@@ -14,6 +14,15 @@ import tensorflow as tf
 from utils import budget, devices, losses, model, runio, train
 
 
+@pytest.fixture
+def clock_now(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """A fake ``perf_counter`` for ``utils.budget``: the seconds in ``clock_now[0]``, moved on
+    only by the test (so timing tests hold on a loaded machine)."""
+    now = [0.0]
+    monkeypatch.setattr(budget.time, "perf_counter", lambda: now[0])
+    return now
+
+
 def test_epochs_for_divides_the_budget() -> None:
     # 10 minutes, 1 s steps, 100 steps an epoch: 600 s / (1.05 x 100 s) = 5.7 -> 5 epochs
     assert budget.epochs_for(10, 1.0, 100) == 5
@@ -28,7 +37,7 @@ def test_step_seconds_times_a_compiled_model() -> None:
     assert 0 < budget.step_seconds(net, 2, (32, 32), 3, steps=2) < 60
 
 
-def test_step_seconds_counts_the_input_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_step_seconds_counts_the_input_pipeline(clock_now: list[float]) -> None:
     """Timed on the run's own batches, a slow input pipeline makes the step slower (on a fake
     clock that only the pipeline moves, 0.2 s a batch: the step itself costs nothing there, so
     the test holds on a loaded machine)."""
@@ -37,8 +46,7 @@ def test_step_seconds_counts_the_input_pipeline(monkeypatch: pytest.MonkeyPatch)
     train.compile_model(net, cfg, 3, None, 10)
     x = np.zeros((2, 32, 32, 3), np.float32)
     y = np.zeros((2, 32, 32), np.uint8)
-    now, served = [0.0], []
-    monkeypatch.setattr(budget.time, "perf_counter", lambda: now[0])
+    now, served = clock_now, []
 
     def slow_pipeline():  # noqa: ANN202
         while True:
@@ -124,10 +132,9 @@ class Slow(keras.callbacks.Callback):
 
 
 def test_budget_clock_ends_a_slowed_run_within_budget_with_the_schedule_annealed(
-    monkeypatch: pytest.MonkeyPatch,
+    clock_now: list[float],
 ) -> None:
-    now = [0.0]
-    monkeypatch.setattr(budget.time, "perf_counter", lambda: now[0])
+    now = clock_now
     x = np.zeros((16, 16, 16, 3), np.float32)
     y = np.zeros((16, 16, 16), np.uint8)
     net = model.build_unet(3, (16, 16), widths=(4,), bridge=4)
@@ -144,13 +151,15 @@ def test_budget_clock_ends_a_slowed_run_within_budget_with_the_schedule_annealed
     assert sched.get_config()["total_steps"] == 4 * len(minutes)
 
 
-def test_budget_clock_rides_out_one_slow_epoch_but_not_a_lasting_slowdown(monkeypatch) -> None:
+def test_budget_clock_rides_out_one_slow_epoch_but_not_a_lasting_slowdown(
+    clock_now: list[float],
+) -> None:
     """The pace is the median epoch: one slow epoch keeps the plan, slow epochs from then on
     cut it (driven by a fake clock: 9 epochs of 60 s planned in a 10-minute budget)."""
 
     def run(epoch_seconds: list[float]) -> int:
-        now = [0.0]
-        monkeypatch.setattr(budget.time, "perf_counter", lambda: now[0])
+        now = clock_now
+        now[0] = 0.0
         clock = budget.BudgetClock(budget_minutes=10)
         clock.set_model(SimpleNamespace(stop_training=False))
         clock.set_params({"epochs": 9, "steps": 5})
