@@ -109,10 +109,14 @@ def compile_recipe(net: keras.Model, weights: np.ndarray, steps: int, cfg: Train
     net.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate_schedule(steps)), loss=loss)
 
 
-def held_out_scores(net: keras.Model, photos: np.ndarray, ids: np.ndarray, classes: int) -> dict:
+def held_out_scores(
+    net: keras.Model, photos: np.ndarray, ids: np.ndarray, classes: int,
+    size: Sequence[int] | None = None,
+) -> dict:  # fmt: skip
     """Confusion-matrix scores of ``net`` on the held-out photos at the labels' own 256 px: the
-    photos go in at the model's input size, the logits are resized (bilinear) to the labels'."""
-    size = tuple(int(s) for s in net.input_shape[1:3])
+    photos go in at ``size`` (default: the model's input size), the logits are resized
+    (bilinear) to the labels'."""
+    size = tuple(int(s) for s in (size or net.input_shape[1:3]))
     cm = np.zeros((classes, classes), np.int64)
     for start in range(0, len(photos), 32):
         x = resized(photos[start : start + 32], size).astype(np.float32) / 255.0
@@ -163,6 +167,18 @@ SCREEN |= {
     "sep_e27": TODAY | {"epochs": 27, "architecture": model.STANDARD_MODEL2 | {"separable": True}},
     "sepwide_e19": TODAY | {"epochs": 19, "architecture": SEPARABLE_WIDE},
 }
+# Today's model 2 (separable, widths 48-128, batches of 8): about 14 epochs at 128 px fit 33 CPU
+# minutes. ``finetune``: (size, epochs) more on the same network and schedule at a larger input,
+# scored at that size; the epochs it costs at 128 px are taken off (step cost ratio measured on
+# the CPU: ``FINETUNE_COST``).
+DEFAULT = dict(image_size=128, epochs=14, learning_rate=4e-3, batch_size=8)
+SCREEN |= {
+    "default_e14": DEFAULT,
+    "ft256_e11": DEFAULT | {"epochs": 11, "finetune": (256, 0.75)},
+    "ft256_e8": DEFAULT | {"epochs": 8, "finetune": (256, 1.5)},
+    "ft192_e11": DEFAULT | {"epochs": 11, "finetune": (192, 1.33)},
+    "ft256_e12": DEFAULT | {"epochs": 12, "finetune": (256, 0.5)},
+}
 
 
 def load_pack(pack_file: Path, limit: int = 0) -> tuple[np.ndarray, np.ndarray, int, str]:
@@ -192,15 +208,21 @@ def screen(pack_file: Path, out: Path, names: Sequence[str], limit: int = 0) -> 
     keras.mixed_precision.set_global_policy(RECIPE.mixed_precision)
     results: dict = {}
     for name in names:
-        cfg = replace(RECIPE, **SCREEN[name])
+        recipe = dict(SCREEN[name])
+        ft_size, ft_epochs = recipe.pop("finetune", (0, 0.0))
+        cfg = replace(RECIPE, **recipe)
         size = cfg.size
         batches = FlipBatches(
             resized(photos[:n_train], size), resized(ids[:n_train], size, nearest=True),
             cfg.batch_size, cfg.seed,
         )  # fmt: skip
         keras.utils.set_random_seed(cfg.seed)
-        net = model.build_unet(classes, size, cfg.variant, **cfg.architecture)
-        compile_recipe(net, weights, len(batches), cfg)
+        net = model.build_unet(
+            classes, (None, None) if ft_size else size, cfg.variant, **cfg.architecture
+        )
+        ft_steps = int(round(ft_epochs * len(batches)))
+        # one schedule over both phases: the epochs at ``size`` and the fine-tune steps
+        compile_recipe(net, weights, len(batches), replace(cfg, epochs=cfg.epochs + ft_epochs))
         curve, start, train_s = [], time.perf_counter(), 0.0
         for epoch in range(1, cfg.epochs + 1):
             t = time.perf_counter()
@@ -208,11 +230,35 @@ def screen(pack_file: Path, out: Path, names: Sequence[str], limit: int = 0) -> 
             train_s += time.perf_counter() - t
             if epoch % max(1, cfg.epochs // 4) and epoch != cfg.epochs:
                 continue
-            s = held_out_scores(net, photos[n_train:], ids[n_train:], classes)
+            s = held_out_scores(net, photos[n_train:], ids[n_train:], classes, size)
             curve.append(dict(epoch=epoch, mean_iou=round(s["mean_iou"], 4),
                               pixel_accuracy=round(s["pixel_accuracy"], 4)))  # fmt: skip
             print(f"{name}: epoch {epoch}/{cfg.epochs} native mIoU {s['mean_iou']:.4f} "
                   f"({train_s:.0f} s of fit)", flush=True)  # fmt: skip
+        if ft_steps:
+            big = FlipBatches(
+                resized(photos[:n_train], (ft_size, ft_size)),
+                resized(ids[:n_train], (ft_size, ft_size), nearest=True),
+                cfg.batch_size, cfg.seed,
+            )  # fmt: skip
+            # TensorFlow would retrace the step with unknown sizes, which UpSampling2D cannot
+            # take: a fresh step function is traced at the new size (no-op cost on JAX)
+            net.make_train_function(force=True)
+            t = time.perf_counter()
+            done = 0
+            while done < ft_steps:  # whole passes, then the remainder
+                run = min(len(big), ft_steps - done)
+                net.fit(big, epochs=1, steps_per_epoch=run, verbose=0)
+                done += run
+            train_s += time.perf_counter() - t
+            for at in sorted({size[0], ft_size}):
+                net.make_predict_function(force=True)  # as above, for each input size
+                s = held_out_scores(net, photos[n_train:], ids[n_train:], classes, (at, at))
+                curve.append(dict(epoch=f"+{ft_epochs}@{ft_size}, read at {at}",
+                                  mean_iou=round(s["mean_iou"], 4),
+                                  pixel_accuracy=round(s["pixel_accuracy"], 4)))  # fmt: skip
+                print(f"{name}: + {ft_epochs} epochs at {ft_size} px, read at {at} px: native "
+                      f"mIoU {s['mean_iou']:.4f} ({train_s:.0f} s of fit)", flush=True)  # fmt: skip
         per_class = dict(
             zip(mapping.class_names, np.round(s["per_class_iou"], 3).tolist(), strict=True)
         )
@@ -224,7 +270,10 @@ def screen(pack_file: Path, out: Path, names: Sequence[str], limit: int = 0) -> 
     return results
 
 
-def train(pack_file: Path, out: Path, minutes: float, max_epochs: int, limit: int = 0) -> None:
+def train(
+    pack_file: Path, out: Path, minutes: float, max_epochs: int, limit: int = 0,
+    recipe: TrainConfig = RECIPE,
+) -> None:  # fmt: skip
     """Train model 2 at 256 px for ``minutes`` of training steps; write a loadable model folder."""
     t0 = time.perf_counter()
     photos, ids, n_train, how = load_pack(pack_file, limit)
@@ -232,25 +281,25 @@ def train(pack_file: Path, out: Path, minutes: float, max_epochs: int, limit: in
     mapping = ColourMapping.palette()
     classes = mapping.num_classes
     counts = np.bincount(ids[:n_train].ravel(), minlength=256)[:classes]
-    weights = losses.class_weight_table(counts, RECIPE.class_weights)
-    batches = FlipBatches(photos[:n_train], ids[:n_train], RECIPE.batch_size)
+    weights = losses.class_weight_table(counts, recipe.class_weights)
+    batches = FlipBatches(photos[:n_train], ids[:n_train], recipe.batch_size)
     steps = len(batches)
     print(f"backend {keras.backend.backend()}, devices {_devices()}; loaded in "
           f"{time.perf_counter() - t0:.0f} s: {n_train} train, {len(photos) - n_train} held out "
           f"({how})", flush=True)  # fmt: skip
 
-    keras.mixed_precision.set_global_policy(RECIPE.mixed_precision)
+    keras.mixed_precision.set_global_policy(recipe.mixed_precision)
     keras.utils.set_random_seed(0)
-    probe = model.build_unet(classes, (SIZE, SIZE), "model2", **RECIPE.architecture)
-    compile_recipe(probe, weights, steps, replace(RECIPE, epochs=1))
-    step = budget.step_seconds(probe, RECIPE.batch_size, (SIZE, SIZE), classes, steps=10)
+    probe = model.build_unet(classes, (SIZE, SIZE), "model2", **recipe.architecture)
+    compile_recipe(probe, weights, steps, replace(recipe, epochs=1))
+    step = budget.step_seconds(probe, recipe.batch_size, (SIZE, SIZE), classes, steps=10)
     epochs = min(max_epochs, budget.epochs_for(minutes, step, steps))
     print(f"{step * 1000:.1f} ms per step x {steps} steps: {epochs} epochs fit {minutes:g} min",
           flush=True)  # fmt: skip
 
     keras.utils.set_random_seed(0)
-    net = model.build_unet(classes, (SIZE, SIZE), "model2", **RECIPE.architecture)
-    compile_recipe(net, weights, steps, replace(RECIPE, epochs=epochs))
+    net = model.build_unet(classes, (SIZE, SIZE), "model2", **recipe.architecture)
+    compile_recipe(net, weights, steps, replace(recipe, epochs=epochs))
     val_photos, val_ids = photos[n_train:], ids[n_train:]
     history: list[dict] = []
     train_s = 0.0
@@ -258,15 +307,18 @@ def train(pack_file: Path, out: Path, minutes: float, max_epochs: int, limit: in
         start = time.perf_counter()
         logs = net.fit(batches, epochs=epoch, initial_epoch=epoch - 1, verbose=0).history
         train_s += time.perf_counter() - start
-        s = held_out_scores(net, val_photos, val_ids, classes)
         row = dict(epoch=epoch, train_minutes=train_s / 60, loss=logs["loss"][-1])
+        if epoch % max(1, epochs // 8) and epoch != epochs:  # scored eight times in a run
+            history.append(row)
+            continue
+        s = held_out_scores(net, val_photos, val_ids, classes)
         history.append(
             row | {"val_mean_iou": s["mean_iou"], "val_pixel_accuracy": s["pixel_accuracy"]}
         )
         print(f"epoch {epoch}/{epochs}: {train_s / 60:.2f} min, loss {logs['loss'][-1]:.3f}, "
               f"held-out mIoU {s['mean_iou']:.4f}, pixel acc {s['pixel_accuracy']:.4f}",
               flush=True)  # fmt: skip
-    save_folder(net, out, mapping, epochs, train_s, step, history, counts, weights, packed)
+    save_folder(net, out, mapping, epochs, train_s, step, history, counts, weights, packed, recipe)
     print(f"wrote {out} after {time.perf_counter() - t0:.0f} s in all", flush=True)
 
 
@@ -279,19 +331,19 @@ def _devices() -> str:
         return "(not JAX)"
 
 
-def save_folder(net, out, mapping, epochs, train_s, step, history, counts, weights, packed):  # noqa: ANN001, ANN201, PLR0913
+def save_folder(net, out, mapping, epochs, train_s, step, history, counts, weights, packed, recipe):  # noqa: ANN001, ANN201, PLR0913
     """The model folder ``utils.model.load_trained`` reads, with float32 weights (any CPU)."""
     keras.mixed_precision.set_global_policy("float32")
-    plain = model.build_unet(mapping.num_classes, (SIZE, SIZE), "model2", **RECIPE.architecture)
+    plain = model.build_unet(mapping.num_classes, (SIZE, SIZE), "model2", **recipe.architecture)
     plain.set_weights(net.get_weights())
     out.mkdir(parents=True, exist_ok=True)
-    training = asdict(replace(RECIPE, epochs=epochs, train_minutes=round(train_s / 60, 2)))
+    training = asdict(replace(recipe, epochs=epochs, train_minutes=round(train_s / 60, 2)))
     config = {
         "variant": "model2", "input_size": [SIZE, SIZE], "num_classes": mapping.num_classes,
         "class_names": list(mapping.class_names), "mapping_file": model.MAPPING_FILE,
         "mapping_source": "palette",
-        "architecture": asdict(model.spec_for("model2", **RECIPE.architecture)),
-        "training": training, "precision_policy": RECIPE.mixed_precision,
+        "architecture": asdict(model.spec_for("model2", **recipe.architecture)),
+        "training": training, "precision_policy": recipe.mixed_precision,
         "backend": keras.backend.backend(), "device": _devices(), "step_seconds": step,
         "n_train": int(packed["n_train"]), "n_val": int(packed["n_val"]),
         "split": str(packed["how"]), "photos": f"re-encoded JPEG quality {JPEG_QUALITY}",
@@ -315,6 +367,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     t.add_argument("--minutes", type=float, default=5.0, help="budget of training steps")
     t.add_argument("--max-epochs", type=int, default=200)
     t.add_argument("--limit", type=int, default=0, help="smoke test: this many pairs of each part")
+    t.add_argument("--today", action="store_true",
+                   help="today's model 2 and its peak learning rate 4e-3 instead of the full-size "
+                   "model 2 measured first (batch 16 for both)")  # fmt: skip
     c = sub.add_parser("screen", help="candidate recipes side by side (KERAS_BACKEND=jax)")
     c.add_argument("--pack", type=Path, default=Path(".devdata/pairs256.npz"))
     c.add_argument("--out", type=Path, required=True, help="folder for screen.json")
@@ -326,7 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "screen":
         screen(args.pack, args.out, args.recipes, args.limit)
     else:
-        train(args.pack, args.out, args.minutes, args.max_epochs, args.limit)
+        recipe = replace(RECIPE, architecture={}, learning_rate=4e-3) if args.today else RECIPE
+        train(args.pack, args.out, args.minutes, args.max_epochs, args.limit, recipe)
     return 0
 
 
