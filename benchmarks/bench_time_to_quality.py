@@ -106,9 +106,6 @@ RECIPES: dict[str, dict] = {
     # median-frequency class weights (stronger for rare classes) instead of inverse sqrt frequency
     "median_weights": dict(variant="model2", image_size=128, class_weights="median"),
     "seed1": dict(variant="model2", image_size=128, seed=1),  # the default on another seed
-    # today's model 2 on whole photos at 192 / 256 px (step costs for a fine-tune phase)
-    "default192": dict(variant="model2", image_size=192),
-    "default256": dict(variant="model2", image_size=256),
 }
 
 
