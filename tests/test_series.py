@@ -161,3 +161,63 @@ def test_kernel_start_up_lines_stay_in_the_kernel_log(tmp_path: Path, capfd) -> 
                for o in c.get("outputs", [])]  # fmt: skip
     assert not any("cudart" in o.get("text", "") for o in outputs)
     assert any("a real warning" in o.get("text", "") for o in outputs)
+
+
+def test_waves_run_04_to_06_side_by_side_after_03() -> None:
+    names = [p.name[:2] for p in series.list_notebooks()]
+    assert names == ["01", "02", "03", "04", "05", "06"]
+    by_number = {p.name[:2]: p for p in series.list_notebooks()}
+
+    def numbers(*chosen: str) -> list[list[str]]:
+        nbs = [by_number[n] for n in chosen]
+        return [[p.name[:2] for p in wave] for wave in series.waves(nbs)]
+
+    assert numbers(*names) == [["01"], ["02"], ["03"], ["04", "05", "06"]]
+    assert numbers("05", "06") == [["05", "06"]]  # 03 ran earlier: nothing to wait for
+    assert numbers("03", "05") == [["03"], ["05"]]
+    assert numbers("02", "04", "06") == [["02"], ["04", "06"]]  # 04 waits for the one before
+
+
+STAMP = (
+    "import json, pathlib, time\nstart = time.time()\ntime.sleep(2)\n"
+    "pathlib.Path(RUN_DIR, '{name}.json').write_text(json.dumps([start, time.time()]))"
+)
+
+
+@pytest.mark.slow
+def test_independent_notebooks_run_side_by_side_with_tagged_lines(tmp_path: Path, capfd) -> None:
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir()
+    _notebook(nbdir / "01_a.ipynb", "x = 1")
+    _notebook(nbdir / "02_b.ipynb", STAMP.format(name="b"))
+    _notebook(nbdir / "03_c.ipynb", STAMP.format(name="c"))  # needs 01 only, as declared below
+    out = tmp_path / "run"
+    nbs = series.list_notebooks(nbdir)
+    series.run_series(str(_pairs(tmp_path / "data")), out, nbs, kernel="python3", jobs=2,
+                      needs={"03": "01"})  # fmt: skip
+    (b0, b1), (c0, c1) = (json.loads((out / f"{n}.json").read_text()) for n in "bc")
+    assert b0 < c1 and c0 < b1  # their cells ran at the same time
+    lines = capfd.readouterr().out.splitlines()
+    assert "[02] == 02_b.ipynb" in "\n".join(lines) and "[03] == 03_c.ipynb" in "\n".join(lines)
+    assert any(ln.startswith("[03]    cell 3/3: import json") for ln in lines), lines
+    assert [r["notebook"] for r in json.loads((out / "series.json").read_text())] == [
+        "01_a.ipynb", "02_b.ipynb", "03_c.ipynb",
+    ]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_failure_side_by_side_lets_the_other_finish_and_stops_the_rest(tmp_path: Path) -> None:
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir()
+    _notebook(nbdir / "01_a.ipynb", "x = 1")
+    _notebook(nbdir / "02_broken.ipynb", "raise RuntimeError('boom beside another')")
+    _notebook(nbdir / "03_c.ipynb", STAMP.format(name="c"))
+    _notebook(nbdir / "04_after.ipynb", WRITE.format(name="after", value="1"))
+    out = tmp_path / "run"
+    nbs = series.list_notebooks(nbdir)
+    with pytest.raises(series.NotebookFailed, match="02_broken.ipynb failed in cell .*boom"):
+        series.run_series(str(_pairs(tmp_path / "data")), out, nbs, kernel="python3", jobs=2,
+                          needs={"03": "01"})  # fmt: skip
+    assert (out / "c.json").is_file()  # the notebook beside it finished
+    assert not (out / "after.json").exists()  # nothing after the failure started
+    assert [r["notebook"] for r in json.loads((out / "series.json").read_text())] == ["01_a.ipynb"]

@@ -12,14 +12,20 @@ cell as it starts, one line per training epoch and the notebooks' warnings, neve
 progress bars; a kernel's own stderr (Jupyter and TensorFlow start-up lines) goes to
 ``<out>/executed/<notebook>.kernel.log``. The run stops at the first failing notebook and names
 it and the failing cell, and after a notebook whose metrics list problem files.
+
+Notebooks that need only an earlier notebook's hand-over files (``NEEDS``: 05 and 06 read the
+models of 03, as 04 does) run beside each other, up to ``--jobs`` at a time, each console line
+tagged with its notebook's number; all others wait for the notebook before them.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import concurrent.futures
 import dataclasses
 import logging
+import multiprocessing
 import os
 import re
 import sys
@@ -47,6 +53,12 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x08]")
 EPOCH = re.compile(r"\bEpoch (\d+/\d+)\b")
 METRIC = re.compile(r"\b(loss|val_\w+): ([-+0-9.e]+)")
 WARNING = re.compile(r"^(WARNING|ERROR|CRITICAL)\b|\b\w*(Warning|Error): ")
+# The notebook each one needs, where that is not the notebook just before it: these read only
+# the models of 03, so 04, 05 and 06 can run side by side once 03 is done.
+NEEDS = {"05": "03", "06": "03"}
+# Notebooks run side by side by default: 04-06 take about 30, 15 and 30 s alone on 2 cores,
+# mostly single-threaded start-up and plotting.
+JOBS = min(3, os.cpu_count() or 1)
 
 
 class NotebookFailed(RuntimeError):
@@ -76,6 +88,22 @@ def select(
     if start:
         chosen = [nb for nb in chosen if nb.name[:2] >= start.zfill(2)]
     return chosen
+
+
+def waves(notebooks: Sequence[Path], needs: dict[str, str] | None = None) -> list[list[Path]]:
+    """``notebooks`` in groups that can run side by side, in order. A notebook waits for the one
+    before it; one in ``needs`` (default ``NEEDS``) only for the last one up to what it needs."""
+    needs = NEEDS if needs is None else needs
+    level: dict[str, int] = {}
+    groups: list[list[Path]] = []
+    for nb in notebooks:
+        number = nb.name[:2]
+        earlier = [n for n in level if n <= needs.get(number, number)]
+        level[number] = level[max(earlier)] + 1 if earlier else 0
+        if level[number] == len(groups):
+            groups.append([])
+        groups[level[number]].append(nb)
+    return groups
 
 
 def parse_parameter(text: str) -> tuple[str, object]:
@@ -163,9 +191,10 @@ class Console(logging.Handler):
     """papermill's log (``log_output=True``) -> one console line per code cell, training epoch
     (loss and validation metrics of Keras' end-of-epoch line) and notebook warning; no ``\\r``."""
 
-    def __init__(self, cells: Sequence[str]) -> None:
+    def __init__(self, cells: Sequence[str], tag: str = "") -> None:
         super().__init__()
         self.cells = list(cells)  # first source line of each cell of the executed notebook, or ""
+        self.tag = tag  # printed before every line: the notebook's number when run side by side
         self.partial = {logging.INFO: "", logging.WARNING: ""}  # unfinished line per stream
         self.epoch = ""
 
@@ -177,9 +206,10 @@ class Console(logging.Handler):
             self.output(logging.INFO if record.levelno < logging.WARNING else logging.WARNING, text)
         elif cell and int(cell.group(1)) <= len(self.cells) and self.cells[int(cell.group(1)) - 1]:
             number = int(cell.group(1))
-            print(f"   cell {number}/{len(self.cells)}: {self.cells[number - 1]}", flush=True)
+            print(f"{self.tag}   cell {number}/{len(self.cells)}: {self.cells[number - 1]}",
+                  flush=True)  # fmt: skip
         elif record.levelno >= logging.WARNING:
-            print(f"   papermill: {text}", flush=True)
+            print(f"{self.tag}   papermill: {text}", flush=True)
 
     def output(self, stream: int, text: str) -> None:
         """Complete lines of an output chunk (progress bars reduced to their last state).
@@ -201,11 +231,11 @@ class Console(logging.Handler):
                 continue
             if "val_" in line and METRIC.search(line):
                 scores = ", ".join(f"{k} {v}" for k, v in METRIC.findall(line))
-                print(f"     epoch {self.epoch}: {scores}", flush=True)
+                print(f"{self.tag}     epoch {self.epoch}: {scores}", flush=True)
             elif stream == logging.WARNING and line and (warning_block or WARNING.search(line)):
                 warning_block = not line.startswith(("INFO", "DEBUG"))
                 if warning_block:
-                    print(f"     {line}", flush=True)
+                    print(f"{self.tag}     {line}", flush=True)
 
 
 def cell_summaries(nb: Path, parameterised: bool) -> list[str]:
@@ -240,14 +270,72 @@ def kernel_manager(kernel: str, log_file, sockets: Path):  # noqa: ANN001, ANN20
 
 
 # --------------------------------------------------------------------------- the run
+def execute(nb: Path, target: Path, params: dict, kernel: str, tag: str = "") -> float:
+    """Execute one notebook with papermill into ``target``, its console lines tagged with ``tag``;
+    seconds taken. Raises ``NotebookFailed`` naming the notebook and the failing cell."""
+    import papermill as pm
+
+    print(f"{tag}== {nb.name}  {params}", flush=True)
+    start = time.perf_counter()
+    logger = logging.getLogger("papermill")
+    console = Console(cell_summaries(nb, bool(params)), tag)
+    saved = (logger.level, logger.propagate, logger.disabled)
+    logger.addHandler(console)
+    logger.setLevel(logging.INFO)
+    logger.propagate, logger.disabled = False, False  # disabled by some logging.config users
+    try:
+        with (
+            open(target.with_suffix(".kernel.log"), "wb") as kernel_log,
+            tempfile.TemporaryDirectory(prefix="kernel-") as sockets,
+        ):
+            pm.execute_notebook(
+                str(nb), str(target), parameters=params, kernel_name=kernel,
+                cwd=str(nb.parent), progress_bar=False, log_output=True,
+                km=kernel_manager(kernel, kernel_log, Path(sockets)),
+                extra_arguments=KERNEL_ARGS,
+            )  # fmt: skip
+    except pm.PapermillExecutionError as e:
+        raise NotebookFailed(
+            f"{nb.name} failed in cell {e.cell_index} (execution count {e.exec_count}): "
+            f"{e.ename}: {e.evalue}\n  executed copy with the traceback: {target}"
+        ) from None
+    finally:
+        logger.removeHandler(console)
+        logger.level, logger.propagate, logger.disabled = saved
+    seconds = round(time.perf_counter() - start, 1)
+    print(f"{tag}   done in {seconds} s -> {target}", flush=True)
+    return seconds
+
+
+def execute_side_by_side(runs: list[tuple], jobs: int) -> list[float | NotebookFailed]:
+    """``execute`` for each (nb, target, params, kernel), up to ``jobs`` at a time in their own
+    processes; each one's seconds or its ``NotebookFailed``, in order. All of them run to the
+    end: they do not depend on each other, so what the others finish stays valid."""
+    # Processes, not threads: papermill's logger and each kernel's client are per process.
+    # "spawn": the runner may have imported TensorFlow to check parameters, which forking breaks.
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(min(jobs, len(runs)), mp_context=context) as pool:
+        futures = [pool.submit(execute, *run, f"[{run[0].name[:2]}] ") for run in runs]
+        outcomes: list[float | NotebookFailed] = []
+        for future in futures:
+            try:
+                outcomes.append(future.result())
+            except NotebookFailed as e:
+                outcomes.append(e)
+    return outcomes
+
+
 def run_series(
     data: str,
     out: str | os.PathLike,
     notebooks: Sequence[Path] | None = None,
     parameters: dict | None = None,
     kernel: str | None = None,
+    jobs: int = JOBS,
+    needs: dict[str, str] | None = None,
 ) -> list[dict]:
-    """Execute ``notebooks`` (default: all) in order; raise ``NotebookFailed`` on an error.
+    """Execute ``notebooks`` (default: all) in order, those that do not need each other up to
+    ``jobs`` at a time (``waves``); raise ``NotebookFailed`` on an error.
 
     ``--data``, ``out`` and ``parameters`` are checked first, before any kernel starts.
     """
@@ -262,49 +350,32 @@ def run_series(
     check_parameters(declared, extra)
     kernel = kernel or default_kernel()
     results = []
-    for nb in notebooks:
-        given = {"DATA_DIR": data_arg, "RUN_DIR": str(out), **extra}
-        params = {k: v for k, v in given.items() if k in declared[nb]}
-        target = runio.executed_dir(out) / nb.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        print(f"== {nb.name}  {params}", flush=True)
-        start = time.perf_counter()
-        logger = logging.getLogger("papermill")
-        console = Console(cell_summaries(nb, bool(params)))
-        saved = (logger.level, logger.propagate, logger.disabled)
-        logger.addHandler(console)
-        logger.setLevel(logging.INFO)
-        logger.propagate, logger.disabled = False, False  # disabled by some logging.config users
-        try:
-            with (
-                open(target.with_suffix(".kernel.log"), "wb") as kernel_log,
-                tempfile.TemporaryDirectory(prefix="kernel-") as sockets,
-            ):
-                pm.execute_notebook(
-                    str(nb), str(target), parameters=params, kernel_name=kernel,
-                    cwd=str(nb.parent), progress_bar=False, log_output=True,
-                    km=kernel_manager(kernel, kernel_log, Path(sockets)),
-                    extra_arguments=KERNEL_ARGS,
-                )  # fmt: skip
-        except pm.PapermillExecutionError as e:
-            raise NotebookFailed(
-                f"{nb.name} failed in cell {e.cell_index} (execution count {e.exec_count}): "
-                f"{e.ename}: {e.evalue}\n  executed copy with the traceback: {target}"
-            ) from None
-        finally:
-            logger.removeHandler(console)
-            logger.level, logger.propagate, logger.disabled = saved
-        seconds = round(time.perf_counter() - start, 1)
-        print(f"   done in {seconds} s -> {target}", flush=True)
-        results.append({"notebook": nb.name, "seconds": seconds, "parameters": params})
-        runio.save_json(results, out / "series.json")
-        problems = problem_files(out, nb)
-        if problems:
-            listed = "\n".join(f"  {p['file']}: {p['problem']}" for p in problems)
-            raise NotebookFailed(
-                f"{nb.name} found {len(problems)} problem files; remove or replace them "
-                f"(utils.train and utils.evaluate can --skip-bad-files):\n{listed}"
-            )
+    for wave in waves(notebooks, needs):
+        runs = []
+        for nb in wave:
+            given = {"DATA_DIR": data_arg, "RUN_DIR": str(out), **extra}
+            params = {k: v for k, v in given.items() if k in declared[nb]}
+            target = runio.executed_dir(out) / nb.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            runs.append((nb, target, params, kernel))
+        if len(runs) == 1 or jobs <= 1:
+            outcomes: list[float | NotebookFailed] = []
+            for run in runs:
+                outcomes.append(execute(*run))  # raises at the first failure
+        else:
+            outcomes = execute_side_by_side(runs, jobs)
+        for (nb, _, params, _), outcome in zip(runs, outcomes, strict=True):
+            if isinstance(outcome, NotebookFailed):
+                raise outcome
+            results.append({"notebook": nb.name, "seconds": outcome, "parameters": params})
+            runio.save_json(results, out / "series.json")
+            problems = problem_files(out, nb)
+            if problems:
+                listed = "\n".join(f"  {p['file']}: {p['problem']}" for p in problems)
+                raise NotebookFailed(
+                    f"{nb.name} found {len(problems)} problem files; remove or replace them "
+                    f"(utils.train and utils.evaluate can --skip-bad-files):\n{listed}"
+                )
     return results
 
 
@@ -332,16 +403,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="notebook parameter, passed to every notebook that declares it",
     )
     ap.add_argument("--kernel", help=f"Jupyter kernel (default {PROJECT_KERNEL} or python3)")
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=JOBS,
+        metavar="N",
+        help=f"notebooks run side by side where they do not need each other (default {JOBS}; "
+        "1: one after another)",
+    )
     ap.add_argument("--notebooks", type=Path, default=NOTEBOOK_DIR, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     try:
         chosen = select(list_notebooks(args.notebooks), args.only, args.start)
         params = dict(parse_parameter(p) for p in args.parameter)
-        results = run_series(args.data, args.out, chosen, params, args.kernel)
+        start = time.perf_counter()
+        results = run_series(args.data, args.out, chosen, params, args.kernel, args.jobs)
     except (NotebookFailed, ValueError, OSError) as e:
         print(f"series failed: {e}", file=sys.stderr)
         return 1
-    total = sum(r["seconds"] for r in results)
+    total = time.perf_counter() - start  # wall clock: notebooks may have run side by side
     print(f"series finished: {len(results)} notebooks in {total:.0f} s; run folder {args.out}")
     return 0
 
