@@ -331,7 +331,10 @@ def _devices() -> str:
         return "(not JAX)"
 
 
-def save_folder(net, out, mapping, epochs, train_s, step, history, counts, weights, packed, recipe):  # noqa: ANN001, ANN201, PLR0913
+def save_folder(  # noqa: ANN201, PLR0913
+    net, out, mapping, epochs, train_s, step, history, counts, weights, packed,  # noqa: ANN001
+    recipe: TrainConfig = RECIPE,
+):  # fmt: skip
     """The model folder ``utils.model.load_trained`` reads, with float32 weights (any CPU)."""
     keras.mixed_precision.set_global_policy("float32")
     plain = model.build_unet(mapping.num_classes, (SIZE, SIZE), "model2", **recipe.architecture)
