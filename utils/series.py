@@ -56,8 +56,9 @@ WARNING = re.compile(r"^(WARNING|ERROR|CRITICAL)\b|\b\w*(Warning|Error): ")
 # The notebook each one needs, where that is not the notebook just before it: these read only
 # the models of 03, so 04, 05 and 06 can run side by side once 03 is done.
 NEEDS = {"05": "03", "06": "03"}
-# Notebooks run side by side by default: 04-06 take about 30, 15 and 30 s alone on 2 cores,
-# mostly single-threaded start-up and plotting.
+# Notebooks run side by side by default: one per core, at most the three that can. On 2 cores
+# 04-06 (mostly single-threaded start-up and plotting) took 67 s one after another, 39 s two at
+# a time and 47 s three at once.
 JOBS = min(3, os.cpu_count() or 1)
 
 
@@ -317,11 +318,14 @@ def execute_side_by_side(runs: list[tuple], jobs: int) -> list[float | NotebookF
     with concurrent.futures.ProcessPoolExecutor(min(jobs, len(runs)), mp_context=context) as pool:
         futures = [pool.submit(execute, *run, f"[{run[0].name[:2]}] ") for run in runs]
         outcomes: list[float | NotebookFailed] = []
-        for future in futures:
+        for run, future in zip(runs, futures, strict=True):
             try:
                 outcomes.append(future.result())
             except NotebookFailed as e:
                 outcomes.append(e)
+            except concurrent.futures.process.BrokenProcessPool:
+                why = "its runner process died (killed, or out of memory)"
+                outcomes.append(NotebookFailed(f"{run[0].name} failed: {why}"))
     return outcomes
 
 
