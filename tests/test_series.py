@@ -12,6 +12,7 @@ from conftest import make_pair, write_image
 from nbformat.v4 import new_code_cell, new_notebook
 
 from utils import series
+from utils.console import Console
 
 
 def _notebook(path: Path, *sources: str, params: str = 'DATA_DIR = ""\nRUN_DIR = ""') -> Path:
@@ -111,7 +112,7 @@ def _record(text: str, level: int = logging.INFO, func: str = "log_output_messag
 
 
 def test_console_shows_cells_epochs_and_warnings_without_progress_bars(capsys) -> None:
-    console = series.Console(["", "EPOCHS = 2", "", "train.train(...)"])
+    console = Console(["", "EPOCHS = 2", "", "train.train(...)"])
     for record in (
         _record("Executing Cell 2---------", func="cell_start"),
         _record("Executing Cell 3---------", func="cell_start"),  # markdown / injected: no line

@@ -27,7 +27,6 @@ import dataclasses
 import logging
 import multiprocessing
 import os
-import re
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from utils import checks, data, notebook, runio
+from utils.console import Console, cell_summaries
 from utils.notebook import SYNTHETIC
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -49,10 +49,6 @@ KERNEL_CONFIG = {"KernelManager": {"transport": "ipc"}}
 # C-level output (TensorFlow's absl lines before any setting applies) stays on the kernel's own
 # stderr, i.e. its log file, instead of being copied into the notebook's outputs.
 KERNEL_ARGS = ["--IPKernelApp.capture_fd_output=False"]
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x08]")
-EPOCH = re.compile(r"\bEpoch (\d+/\d+)\b")
-METRIC = re.compile(r"\b(loss|val_\w+): ([-+0-9.e]+)")
-WARNING = re.compile(r"^(WARNING|ERROR|CRITICAL)\b|\b\w*(Warning|Error): ")
 # The notebook each one needs, where that is not the notebook just before it: these read only
 # the models of 03, so 04, 05 and 06 can run side by side once 03 is done.
 NEEDS = {"05": "03", "06": "03"}
@@ -185,72 +181,6 @@ def problem_files(out: Path, nb: Path) -> list[dict]:
     path = runio.metrics_path(out, nb.stem)
     numbers = runio.load_json(path) if path.is_file() else {}
     return list(numbers.get("problems", [])) if isinstance(numbers, dict) else []
-
-
-# --------------------------------------------------------------------------- console
-class Console(logging.Handler):
-    """papermill's log (``log_output=True``) -> one console line per code cell, training epoch
-    (loss and validation metrics of Keras' end-of-epoch line) and notebook warning; no ``\\r``."""
-
-    def __init__(self, cells: Sequence[str], tag: str = "") -> None:
-        super().__init__()
-        self.cells = list(cells)  # first source line of each cell of the executed notebook, or ""
-        self.tag = tag  # printed before every line: the notebook's number when run side by side
-        self.partial = {logging.INFO: "", logging.WARNING: ""}  # unfinished line per stream
-        self.epoch = ""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Show what matters of one papermill record."""
-        text = record.getMessage()
-        cell = re.match(r"Executing Cell (\d+)-", text)
-        if record.funcName == "log_output_message":  # a notebook's output: stdout or stderr
-            self.output(logging.INFO if record.levelno < logging.WARNING else logging.WARNING, text)
-        elif cell and int(cell.group(1)) <= len(self.cells) and self.cells[int(cell.group(1)) - 1]:
-            number = int(cell.group(1))
-            print(f"{self.tag}   cell {number}/{len(self.cells)}: {self.cells[number - 1]}",
-                  flush=True)  # fmt: skip
-        elif record.levelno >= logging.WARNING:
-            print(f"{self.tag}   papermill: {text}", flush=True)
-
-    def output(self, stream: int, text: str) -> None:
-        """Complete lines of an output chunk (progress bars reduced to their last state).
-
-        Only a progress bar in flight (``\\r`` or backspaces) is held back for the next chunk;
-        any other chunk (a display's text, a print without newline) is complete as it is.
-        """
-        text = self.partial[stream] + text
-        *lines, rest = text.split("\n")
-        in_flight = "\r" in rest or "\x08" in rest
-        self.partial[stream] = rest.rsplit("\r", 1)[-1] if in_flight else ""
-        warning_block = False
-        for raw in lines if in_flight else [*lines, rest]:
-            line = ANSI.sub("", raw.rsplit("\r", 1)[-1]).rstrip()
-            epoch = EPOCH.search(ANSI.sub("", raw))  # before a progress bar on the same line
-            if epoch:
-                self.epoch = epoch.group(1)
-            if line.startswith("Epoch "):
-                continue
-            if "val_" in line and METRIC.search(line):
-                scores = ", ".join(f"{k} {v}" for k, v in METRIC.findall(line))
-                print(f"{self.tag}     epoch {self.epoch}: {scores}", flush=True)
-            elif stream == logging.WARNING and line and (warning_block or WARNING.search(line)):
-                warning_block = not line.startswith(("INFO", "DEBUG"))
-                if warning_block:
-                    print(f"{self.tag}     {line}", flush=True)
-
-
-def cell_summaries(nb: Path, parameterised: bool) -> list[str]:
-    """First code line of each cell as papermill numbers them (injected parameters included)."""
-    import nbformat
-
-    cells = nbformat.read(str(nb), as_version=4).cells
-    lines = []
-    for cell in cells:
-        code = [ln for ln in cell.source.splitlines() if ln.strip() and not ln.startswith("#")]
-        lines.append(code[0][:80] if cell.cell_type == "code" and code else "")
-        if parameterised and "parameters" in cell.metadata.get("tags", []):
-            lines.append("")  # papermill's injected-parameters cell
-    return lines
 
 
 def kernel_manager(kernel: str, log_file, sockets: Path):  # noqa: ANN001, ANN201 - jupyter_client
