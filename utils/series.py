@@ -292,12 +292,10 @@ def run_series(
             target = runio.executed_dir(out) / nb.name
             target.parent.mkdir(parents=True, exist_ok=True)
             runs.append((nb, target, params, kernel))
-        if len(runs) == 1 or jobs <= 1:
-            outcomes: list[float | NotebookFailed] = []
-            for run in runs:
-                outcomes.append(execute(*run))  # raises at the first failure
-        else:
+        if len(runs) > 1 and jobs > 1:
             outcomes = execute_side_by_side(runs, jobs)
+        else:  # one after another, each recorded and checked before the next starts
+            outcomes = (execute(*run) for run in runs)
         for (nb, _, params, _), outcome in zip(runs, outcomes, strict=True):
             if isinstance(outcome, NotebookFailed):
                 raise outcome
