@@ -108,6 +108,16 @@ RECIPES: dict[str, dict] = {
     "seed1": dict(variant="model2", image_size=128, seed=1),  # the default on another seed
     # the separable model 2 on batches of 16 (batches of 8 won on the plain blocks)
     "sep_batch16": dict(variant="model2", image_size=128, batch_size=16),
+    # whole 256 px photos through a stride-4 stem: the blocks work at the default's 64 px, the
+    # stem and a refine block at 128 px see the labels' own detail
+    "s4_256": dict(
+        variant="model2", image_size=256, architecture=dict(stem_stride=4, stem_width=24)
+    ),
+    "s4_256_w16": dict(
+        variant="model2", image_size=256, architecture=dict(stem_stride=4, stem_width=16)
+    ),
+    "default_flip": dict(variant="model2", image_size=128, augment="flip"),  # no photometric
+    "sep_batch4": dict(variant="model2", image_size=128, batch_size=4),
 }
 
 

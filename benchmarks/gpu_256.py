@@ -81,11 +81,15 @@ def pack(data_root: str, out: Path) -> None:
 
 # --------------------------------------------------------------------------- train (there)
 class FlipBatches(keras.utils.PyDataset):
-    """Shuffled batches of (photo float32 in [0, 1], ids), each pair mirrored with p = 0.5."""
+    """Shuffled batches of (photo float32 in [0, 1], ids), each pair mirrored with p = 0.5;
+    with ``photo``, each photo then changed as ``utils.augment.photometric_batch`` does (that
+    one is written in TensorFlow, which the GPU machine lacks) with probability ``photo``."""
 
-    def __init__(self, photos: np.ndarray, ids: np.ndarray, batch: int, seed: int = 0) -> None:
+    def __init__(
+        self, photos: np.ndarray, ids: np.ndarray, batch: int, seed: int = 0, photo: float = 0.0
+    ) -> None:
         super().__init__()
-        self.photos, self.ids, self.batch = photos, ids, batch
+        self.photos, self.ids, self.batch, self.photo = photos, ids, batch, photo
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(photos))
 
@@ -97,10 +101,25 @@ class FlipBatches(keras.utils.PyDataset):
         x, y = self.photos[pick], self.ids[pick]
         flip = self.rng.random(len(pick)) < 0.5
         x[flip], y[flip] = x[flip, :, ::-1], y[flip, :, ::-1]
-        return x.astype(np.float32) / 255.0, y
+        x = x.astype(np.float32) / 255.0
+        if self.photo:
+            x = photometric(x, self.rng, self.rng.random(len(pick)) < self.photo)
+        return x, y
 
     def on_epoch_end(self) -> None:
         self.order = self.rng.permutation(len(self.photos))
+
+
+def photometric(x: np.ndarray, rng: np.random.Generator, which: np.ndarray) -> np.ndarray:
+    """``utils.augment.photometric_batch``'s change (its default ranges: gamma 1/1.5-1.5,
+    saturation and contrast x0.6-1.4, brightness +-0.1) on the photos ``which`` selects."""
+    u = rng.uniform(-1.0, 1.0, (int(which.sum()), 4)).astype(np.float32)[:, None, None, :]
+    v = np.power(np.maximum(x[which], 1e-6), np.exp(np.log(1.5) * u[..., 0:1]))
+    grey = v.mean(axis=3, keepdims=True)
+    v = grey + (v - grey) * (1.0 + 0.4 * u[..., 1:2])
+    mean = v.mean(axis=(1, 2, 3), keepdims=True)
+    x[which] = np.clip(mean + (v - mean) * (1.0 + 0.4 * u[..., 2:3]) + 0.1 * u[..., 3:4], 0, 1)
+    return x
 
 
 def compile_recipe(net: keras.Model, weights: np.ndarray, steps: int, cfg: TrainConfig) -> None:
@@ -172,12 +191,21 @@ SCREEN |= {
 # scored at that size; the epochs it costs at 128 px are taken off (an epoch at 256 px counted as
 # four at 128 px, 192 px as 2.25: the pixels; not timed on the CPU).
 DEFAULT = dict(image_size=128, epochs=14, learning_rate=4e-3, batch_size=8)
+S4 = {"stem_stride": 4, "stem_width": 16}
 SCREEN |= {
     "default_e14": DEFAULT,
     "ft256_e11": DEFAULT | {"epochs": 11, "finetune": (256, 0.75)},
     "ft256_e8": DEFAULT | {"epochs": 8, "finetune": (256, 1.5)},
     "ft192_e11": DEFAULT | {"epochs": 11, "finetune": (192, 1.33)},
     "ft256_e12": DEFAULT | {"epochs": 12, "finetune": (256, 0.5)},
+    # the photometric augmentation of the CPU default (``photo``: the share of photos changed)
+    "photo_e14": DEFAULT | {"photo": 1.0},
+    "photo_half_e14": DEFAULT | {"photo": 0.5},
+    # whole 256 px photos through a stride-4 stem (2.5x the CPU step: 6 epochs in the budget)
+    "s4_256_e6": DEFAULT | dict(epochs=6, image_size=256, architecture=S4),
+    # batches of 4: 0.45x the CPU step of 8 (bench_step.py, random data), twice the updates
+    "batch4_e14": DEFAULT | {"batch_size": 4},
+    "batch4_lr3_e14": DEFAULT | {"batch_size": 4, "learning_rate": 3e-3},
 }
 
 
@@ -216,11 +244,12 @@ def screen(pack_file: Path, out: Path, names: Sequence[str], limit: int = 0) -> 
     for name in names:
         recipe = dict(SCREEN[name])
         ft_size, ft_epochs = recipe.pop("finetune", (0, 0.0))
+        photo = recipe.pop("photo", 0.0)
         cfg = replace(RECIPE, **recipe)
         size = cfg.size
         batches = FlipBatches(
             resized(photos[:n_train], size), resized(ids[:n_train], size, nearest=True),
-            cfg.batch_size, cfg.seed,
+            cfg.batch_size, cfg.seed, photo,
         )  # fmt: skip
         keras.utils.set_random_seed(cfg.seed)
         net = model.build_unet(

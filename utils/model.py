@@ -12,8 +12,9 @@ convolutions are depthwise-separable (a depthwise 3x3, then a pointwise 1x1), of
 step to a third of the same blocks at full size, and the separable blocks buy the wider widths
 for less time than plain ones at 32-96 (0.45 M parameters against 1.46 M): more epochs fit a
 35-minute budget, and that wins (measured in ``benchmarks/bench_time_to_quality.py``, see the
-README of ``Semantic_out_2/``). ``UNetSpec`` also offers pyramid pooling at the bridge,
-measured and left as an option. Built for input size ``(None, None)``, a UNet takes any multiple of
+README of ``Semantic_out_2/``). ``UNetSpec`` also offers pyramid pooling at the bridge and a
+stride-4 stem for 256 px input (the blocks at a quarter of it, a refine block at half), both
+measured and left as options. Built for input size ``(None, None)``, a UNet takes any multiple of
 ``input_divisor``: training on random-scale crops (``TrainConfig.crop_size``) and scoring whole
 photos at ``image_size``.
 
@@ -60,8 +61,10 @@ class UNetSpec:
     residual: bool = False
     dropout: float = 0.0  # spatial dropout rate in the bridge
     upsampling: str = "bilinear"  # "bilinear" (UpSampling2D) or "transpose" (Conv2DTranspose)
-    stem_stride: int = 1  # 2: a strided 3x3 conv first, the UNet runs at half the input size
-    stem_width: int = 0  # channels of that stem (0: the first encoder width)
+    stem_stride: int = 1  # 2: a strided 3x3 conv first, the UNet runs at half the input size;
+    # 4: a second, separable strided conv after it (quarter size), and a ``refine`` block at half
+    # size that joins the first stem conv's output back in before the class scores
+    stem_width: int = 0  # channels of the first stem conv (0: the first encoder width)
     context: str = "none"  # "ppm": pyramid pooling (bins 1, 2, 4) at the bridge
     separable: bool = False  # 3x3 convs of the blocks as depthwise 3x3 + pointwise 1x1
 
@@ -93,8 +96,8 @@ def check_spec(spec: UNetSpec) -> UNetSpec:
     """``spec`` if its choices are ones ``build_unet`` knows, else a ``ValueError`` naming them."""
     if spec.context not in CONTEXTS:
         raise ValueError(f"context must be one of {CONTEXTS}, got {spec.context!r}")
-    if spec.stem_stride not in (1, 2):
-        raise ValueError(f"stem_stride must be 1 or 2, got {spec.stem_stride!r}")
+    if spec.stem_stride not in (1, 2, 4):
+        raise ValueError(f"stem_stride must be 1, 2 or 4, got {spec.stem_stride!r}")
     if spec.upsampling not in ("bilinear", "transpose"):
         raise ValueError(f"upsampling must be 'bilinear' or 'transpose', got {spec.upsampling!r}")
     if not spec.widths or min(spec.widths) < 1 or spec.bridge < 1:
@@ -169,6 +172,25 @@ def conv_block(x, filters: int, name: str, residual: bool = False, separable: bo
     return layers.ReLU(name=name)(y)
 
 
+def _stem(x, spec: UNetSpec):  # noqa: ANN001, ANN202
+    """The strided stem: a 3x3 stride-2 conv + BN + ReLU (``stem``, half size); for a stride of
+    4, then a separable 3x3 stride-2 conv + BN + ReLU to the first encoder width (``stem_2``,
+    quarter size). Returns (the stem's output, the half-size output)."""
+    x = layers.Conv2D(
+        spec.stem_width or spec.widths[0], 3, strides=2, padding="same", use_bias=False,
+        name="stem_conv",
+    )(x)  # fmt: skip
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="stem_bn")(x)
+    half = x = layers.ReLU(name="stem")(x)
+    if spec.stem_stride == 4:
+        x = layers.SeparableConv2D(
+            spec.widths[0], 3, strides=2, padding="same", use_bias=False, name="stem_2_conv"
+        )(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="stem_2_bn")(x)
+        x = layers.ReLU(name="stem_2")(x)
+    return x, half
+
+
 def build_unet(
     num_classes: int,
     input_size: Sequence[int] = (128, 128),
@@ -213,12 +235,7 @@ def build_unet(
     inputs = keras.Input((h, w, 3), name="photo")
     x = inputs
     if spec.stem_stride > 1:
-        x = layers.Conv2D(
-            spec.stem_width or spec.widths[0], 3, strides=spec.stem_stride, padding="same",
-            use_bias=False, name="stem_conv",
-        )(x)  # fmt: skip
-        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="stem_bn")(x)
-        x = layers.ReLU(name="stem")(x)
+        x, half = _stem(x, spec)
     skips = []
     for i, width in enumerate(spec.widths, start=1):
         x = conv_block(x, width, f"encoder_{i}", spec.residual, spec.separable)
@@ -238,14 +255,16 @@ def build_unet(
             x = layers.Conv2DTranspose(spec.widths[i - 1], 2, strides=2, name=f"up_{i}")(x)
         x = layers.Concatenate(name=f"skip_{i}")([x, skips[i - 1]])
         x = conv_block(x, spec.widths[i - 1], f"decoder_{i}", spec.residual, spec.separable)
+    if spec.stem_stride == 4:  # back to half size, with the first stem conv's detail
+        x = layers.UpSampling2D(2, interpolation="bilinear", name="up_refine")(x)
+        x = layers.Concatenate(name="skip_refine")([x, half])
+        x = conv_block(x, int(half.shape[-1]), "refine", spec.residual, spec.separable)
     # Logits stay float32 under mixed precision: losses and argmax need the full range.
     if spec.stem_stride == 1:
         logits = layers.Conv2D(num_classes, 1, name="logits", dtype="float32")(x)
     else:  # class scores at half size, bilinearly upsampled to the input size
         x = layers.Conv2D(num_classes, 1, name="class_scores", dtype="float32")(x)
-        logits = layers.UpSampling2D(
-            spec.stem_stride, interpolation="bilinear", name="logits", dtype="float32"
-        )(x)
+        logits = layers.UpSampling2D(2, interpolation="bilinear", name="logits", dtype="float32")(x)
     return keras.Model(inputs, logits, name=f"unet_{variant}")
 
 
