@@ -198,6 +198,7 @@ SCREEN |= {
     "ft256_e8": DEFAULT | {"epochs": 8, "finetune": (256, 1.5)},
     "ft192_e11": DEFAULT | {"epochs": 11, "finetune": (192, 1.33)},
     "ft256_e12": DEFAULT | {"epochs": 12, "finetune": (256, 0.5)},
+    "default_e14_seed1": DEFAULT | {"seed": 1},  # how much the seed moves a 14-epoch run
     # the photometric augmentation of the CPU default (``photo``: the share of photos changed)
     "photo_e14": DEFAULT | {"photo": 1.0},
     "photo_half_e14": DEFAULT | {"photo": 0.5},
