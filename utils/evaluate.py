@@ -6,7 +6,8 @@
 ``--data`` is a dataset folder (any Kaggle layout: its validation split is used, or the held-out
 part of train for a train-only dataset; ``--split`` picks another) or a plain folder of pair
 files (all of them). Scores are at the labels' native resolution: logits resized (bilinear) to
-the label size, as ``utils.predict`` writes them; ``--tta flip`` averages photo and mirror.
+the label size, as ``utils.predict`` writes them, with the same flip test-time augmentation by
+default (logits of photo and mirror averaged; ``--tta none`` scores the photo alone).
 Scores are dataset-level, from one confusion matrix (see ``utils.metrics``). Writes
 ``OUT/evaluation.json`` and ``OUT/confusion_matrix.png`` (default OUT: MODEL/evaluation).
 
@@ -169,7 +170,7 @@ def evaluate(
     out_dir: str | os.PathLike | None = None,
     epoch: int | None = None,
     batch_size: int = 16,
-    tta: str = "none",
+    tta: str = inference.DEFAULT_TTA,
     skip_bad: bool = False,
 ) -> dict:
     """Scores (``score_model``) of the best model or of ``epoch`` on ``files``; JSON + figure.
@@ -245,8 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--tta",
         choices=inference.TTA_MODES,
-        default="none",
-        help="flip: average the logits of each photo and its mirror image",
+        default=inference.DEFAULT_TTA,
+        help="flip (default, as utils.predict): average the logits of each photo and its "
+        "mirror image; none: the photo alone",
     )
     ap.add_argument(
         "--skip-bad-files",

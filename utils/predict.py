@@ -6,10 +6,11 @@
 Inputs are pair files (photo | label side by side, the photo half is used) or plain photos of any
 size. A 2:1 image counts as a pair when its right half looks like a label image (most pixels near
 a mapping colour); ``--kind pair|photo`` overrides that guess. Each photo is resized to the
-model's input size as in training (area averaging), the logits are resized back (bilinear) and
-their argmax is written as ``OUT/<name>.png`` in the mapping's display colours (the official
-Cityscapes colours for the palette mapping). ``--overlay`` also writes the prediction blended
-over the photo to ``OUT/overlay/<name>.png``.
+model's input size as in training (area averaging); its logits, averaged with those of its
+mirror image (flip test-time augmentation, the default; ``--tta none`` skips it for half the
+time), are resized back (bilinear) and their argmax is written as ``OUT/<name>.png`` in the
+mapping's display colours (the official Cityscapes colours for the palette mapping).
+``--overlay`` also writes the prediction blended over the photo to ``OUT/overlay/<name>.png``.
 
 Bad input: ``--out`` is checked before the model loads; every readable input is predicted, then
 every unreadable one is listed and the exit status is 1 (``--skip-bad-files``: listed, status 0).
@@ -115,7 +116,7 @@ def write_predictions(
     with_overlay: bool = False,
     kind: str = "auto",
     progress: bool = True,
-    tta: str = "none",
+    tta: str = inference.DEFAULT_TTA,
     skip_bad: bool = False,
 ) -> list[Path]:
     """Predict every readable input and write its label PNG (and overlay); the PNG paths.
@@ -169,8 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--tta",
         choices=inference.TTA_MODES,
-        default="none",
-        help="flip: average the logits of each photo and its mirror image (twice the time)",
+        default=inference.DEFAULT_TTA,
+        help="flip (default): average the logits of each photo and its mirror image; "
+        "none: the photo alone (half the time)",
     )
     ap.add_argument(
         "--skip-bad-files",
