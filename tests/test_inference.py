@@ -75,6 +75,11 @@ def test_flip_tta_on_a_real_model_is_mirror_consistent() -> None:
 def test_predict_photo_returns_ids_at_the_photo_size() -> None:
     logits = np.zeros((8, 8, 3), np.float32)
     logits[:, 4:, 2] = 1.0
-    ids = inference.predict_photo(constant_net(logits), np.zeros((20, 40, 3), np.uint8), (8, 8))
+    net, photo = constant_net(logits), np.zeros((20, 40, 3), np.uint8)
+    ids = inference.predict_photo(net, photo, (8, 8), tta="none")
     assert ids.shape == (20, 40) and ids.dtype == np.uint8
     assert set(np.unique(ids)) == {0, 2} and (ids[:, -1] == 2).all() and (ids[:, 0] == 0).all()
+    # by default the mirror's logits are averaged in: this net ignores its input, so its right
+    # half (class 2) now meets its mirror image on the left, and class 2 wins everywhere
+    assert inference.DEFAULT_TTA == "flip"
+    assert (inference.predict_photo(net, photo, (8, 8)) == 2).all()
