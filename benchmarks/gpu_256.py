@@ -206,7 +206,6 @@ SCREEN |= {
     "s4_256_e6": DEFAULT | dict(epochs=6, image_size=256, architecture=S4),
     # batches of 4: 0.45x the CPU step of 8 (bench_step.py, random data), twice the updates
     "batch4_e14": DEFAULT | {"batch_size": 4},
-    "batch4_lr3_e14": DEFAULT | {"batch_size": 4, "learning_rate": 3e-3},
 }
 
 
