@@ -116,7 +116,6 @@ RECIPES: dict[str, dict] = {
     "s4_256_w16": dict(
         variant="model2", image_size=256, architecture=dict(stem_stride=4, stem_width=16)
     ),
-    "default_flip": dict(variant="model2", image_size=128, augment="flip"),  # no photometric
     "sep_batch4": dict(variant="model2", image_size=128, batch_size=4),
 }
 

@@ -174,21 +174,20 @@ def conv_block(x, filters: int, name: str, residual: bool = False, separable: bo
 
 def _stem(x, spec: UNetSpec):  # noqa: ANN001, ANN202
     """The strided stem: a 3x3 stride-2 conv + BN + ReLU (``stem``, half size); for a stride of
-    4, then a separable 3x3 stride-2 conv + BN + ReLU to the first encoder width (``stem_2``,
-    quarter size). Returns (the stem's output, the half-size output)."""
-    x = layers.Conv2D(
-        spec.stem_width or spec.widths[0], 3, strides=2, padding="same", use_bias=False,
-        name="stem_conv",
-    )(x)  # fmt: skip
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="stem_bn")(x)
-    half = x = layers.ReLU(name="stem")(x)
+    4, then a separable one to the first encoder width (``stem_2``, quarter size). Returns
+    (the stem's output, the half-size output)."""
+    half = x = _strided(x, spec.stem_width or spec.widths[0], "stem", separable=False)
     if spec.stem_stride == 4:
-        x = layers.SeparableConv2D(
-            spec.widths[0], 3, strides=2, padding="same", use_bias=False, name="stem_2_conv"
-        )(x)
-        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="stem_2_bn")(x)
-        x = layers.ReLU(name="stem_2")(x)
+        x = _strided(x, spec.widths[0], "stem_2", separable=True)
     return x, half
+
+
+def _strided(x, filters: int, name: str, separable: bool):  # noqa: ANN001, ANN202
+    """A 3x3 stride-2 conv (``{name}_conv``) + BN (``{name}_bn``) + ReLU (``name``)."""
+    kind = layers.SeparableConv2D if separable else layers.Conv2D
+    x = kind(filters, 3, strides=2, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
+    return layers.ReLU(name=name)(x)
 
 
 def build_unet(
