@@ -3,8 +3,8 @@
 ``TRAIN_MINUTES`` plans its epochs from a few training steps timed on the run's own (cached,
 augmented) training batches (``utils.budget.step_seconds``). This times the same steps several
 times over with a short and a long sample, and prints what each would plan for a budget: the
-spread says how far a plan can be off on this machine at one moment (``utils.budget.BudgetClock``
-can shorten a run that turns out slower than planned, not lengthen one that turns out faster):
+spread says how far a plan can be off on this machine at one moment (which is why
+``utils.budget.BudgetClock`` re-plans a run from its own epochs, shorter or longer):
 
     python benchmarks/bench_budget_timing.py --data ../shared/data/cityscapes_pairs --steps 8 32
 """

@@ -230,8 +230,12 @@ def load_pack(pack_file: Path, limit: int = 0) -> tuple[np.ndarray, np.ndarray, 
     return photos, ids, n_train, str(packed["how"])
 
 
-def screen(pack_file: Path, out: Path, names: Sequence[str], limit: int = 0) -> dict:
-    """Train each named ``SCREEN`` recipe for its epochs; held-out native mIoU after each epoch."""
+def screen(
+    pack_file: Path, out: Path, names: Sequence[str], limit: int = 0,
+    policy: str = RECIPE.mixed_precision,
+) -> dict:  # fmt: skip
+    """Train each named ``SCREEN`` recipe for its epochs; held-out native mIoU after each epoch.
+    ``policy="float32"`` runs the same screen on a CPU (float16 is slow there)."""
     photos, ids, n_train, how = load_pack(pack_file, limit)
     mapping = ColourMapping.palette()
     classes = mapping.num_classes
@@ -239,7 +243,7 @@ def screen(pack_file: Path, out: Path, names: Sequence[str], limit: int = 0) -> 
     weights = losses.class_weight_table(counts, RECIPE.class_weights)
     print(f"backend {keras.backend.backend()}, devices {_devices()}: {n_train} train, "
           f"{len(photos) - n_train} held out ({how})", flush=True)  # fmt: skip
-    keras.mixed_precision.set_global_policy(RECIPE.mixed_precision)
+    keras.mixed_precision.set_global_policy(policy)
     results: dict = {}
     for name in names:
         recipe = dict(SCREEN[name])
@@ -413,11 +417,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     c.add_argument("--out", type=Path, required=True, help="folder for screen.json")
     c.add_argument("--recipes", nargs="+", default=list(SCREEN), choices=list(SCREEN))
     c.add_argument("--limit", type=int, default=0, help="smoke test: this many pairs of each part")
+    c.add_argument("--policy", default=RECIPE.mixed_precision, choices=["mixed_float16", "float32"],
+                   help="float32 to run the screen on a CPU")  # fmt: skip
     args = ap.parse_args(argv)
     if args.command == "pack":
         pack(args.data, args.out)
     elif args.command == "screen":
-        screen(args.pack, args.out, args.recipes, args.limit)
+        screen(args.pack, args.out, args.recipes, args.limit, args.policy)
     else:
         recipe = replace(RECIPE, architecture={}, learning_rate=4e-3) if args.today else RECIPE
         train(args.pack, args.out, args.minutes, args.max_epochs, args.limit, recipe)

@@ -98,13 +98,17 @@ def test_warmup_cosine_is_keras_cosine_decay(warmup: int) -> None:
     )
 
 
-def test_warmup_cosine_shortens_but_never_lengthens() -> None:
+def test_warmup_cosine_refits_its_length() -> None:
     sched = budget.WarmupCosine(1e-3, 100, 10)
-    sched.shorten(60)
+    sched.refit(60)
     assert float(sched(60)) == pytest.approx(1e-5)  # the low end reached at the new length
     assert float(sched(35)) == pytest.approx(1e-3 * (0.01 + 0.99 * 0.5))  # half-way down
-    sched.shorten(80)
-    assert float(sched(60)) == pytest.approx(1e-5)
+    sched.refit(130)
+    assert float(sched(70)) == pytest.approx(1e-3 * (0.01 + 0.99 * 0.5))  # longer: half-way later
+    assert float(sched(130)) == pytest.approx(1e-5)
+    sched.refit(5)
+    assert sched.get_config()["total_steps"] == 11  # never inside the warm-up
+    sched.refit(60)
     again = budget.WarmupCosine.from_config(sched.get_config())
     assert again.get_config()["total_steps"] == 60
     optimizer = keras.optimizers.Adam(sched)  # saved with a model: its config is plain numbers
@@ -117,6 +121,17 @@ def test_epochs_that_fit() -> None:
     assert budget.epochs_that_fit(100, 40, 10, done=4, planned=11) == 10
     assert budget.epochs_that_fit(100, 40, 20, done=4, planned=10) == 7  # slower: 3 more
     assert budget.epochs_that_fit(100, 100, 20, done=4, planned=10) == 4  # none: stop now
+    # faster than planned: longer only when allowed (``most``), and never past ``most``
+    assert budget.epochs_that_fit(100, 20, 5, done=4, planned=10) == 10
+    assert budget.epochs_that_fit(100, 20, 5, done=4, planned=10, most=15) == 15
+    assert budget.epochs_that_fit(100, 20, 5, done=4, planned=10, most=30) == 20
+    assert budget.epochs_that_fit(100, 40, 10, done=4, planned=10, most=15) == 10  # as planned
+
+
+def test_epochs_ceiling() -> None:
+    assert budget.epochs_ceiling(10) == 15
+    assert budget.epochs_ceiling(15, 1.5) == 23
+    assert budget.epochs_ceiling(10, 1.0) == 10  # never past the plan
 
 
 class Slow(keras.callbacks.Callback):
@@ -158,22 +173,47 @@ def test_budget_clock_rides_out_one_slow_epoch_but_not_a_lasting_slowdown(
     cut it (driven by a fake clock: 9 epochs of 60 s planned in a 10-minute budget)."""
 
     def run(epoch_seconds: list[float]) -> int:
-        now = clock_now
-        now[0] = 0.0
-        clock = budget.BudgetClock(budget_minutes=10)
-        clock.set_model(SimpleNamespace(stop_training=False))
-        clock.set_params({"epochs": 9, "steps": 5})
-        clock.on_train_begin()
-        for epoch, seconds in enumerate(epoch_seconds):
-            clock.on_epoch_begin(epoch)
-            now[0] += seconds
-            clock.on_epoch_end(epoch, {})
-            if clock.model.stop_training:
-                return epoch + 1
-        return len(epoch_seconds)
+        return drive_clock(clock_now, epoch_seconds, planned=9, ceiling=9)
 
     assert run([60.0] * 9) == 9
     assert run([70.0, 60.0, 60.0, 110.0] + [60.0] * 5) == 9  # tracing, then one slow epoch
     lasting = run([60.0, 60.0, 60.0] + [110.0] * 6)  # almost twice as slow from epoch 4 on
     assert lasting < 9
     assert 60 * 3 + 110 * (lasting - 3) <= budget.TOLERANCE * 600  # and it kept the budget
+
+
+def drive_clock(
+    now: list[float], epoch_seconds: list[float], planned: int, ceiling: int
+) -> int:  # fmt: skip
+    """Epochs a 10-minute BudgetClock lets run (planned ``planned``, fit given ``ceiling``) when
+    they take ``epoch_seconds`` on a fake clock; its schedule is checked to end with the run."""
+    now[0] = 0.0
+    sched = budget.WarmupCosine(1e-3, 5 * planned, warmup_steps=2)
+    clock = budget.BudgetClock(budget_minutes=10, schedule=sched, planned=planned, steps=5)
+    clock.set_model(SimpleNamespace(stop_training=False))
+    clock.set_params({"epochs": ceiling, "steps": 5})
+    clock.on_train_begin()
+    ran = len(epoch_seconds)
+    for epoch, seconds in enumerate(epoch_seconds):
+        clock.on_epoch_begin(epoch)
+        now[0] += seconds
+        logs: dict = {}
+        clock.on_epoch_end(epoch, logs)
+        if clock.model.stop_training:
+            ran = epoch + 1
+            break
+    assert logs["epochs_planned"] == ran
+    assert sched.get_config()["total_steps"] == 5 * ran
+    return ran
+
+
+def test_budget_clock_lengthens_a_faster_run_early_only(clock_now: list[float]) -> None:
+    """10 epochs of 60 s planned in 10 minutes, the fit given up to 15: epochs of 40 or 50 s
+    from the start stretch the run to what fits the budget (up to the ceiling); epochs that
+    speed up only after the schedule's first half keep the plan."""
+    faster = drive_clock(clock_now, [40.0] * 20, planned=10, ceiling=15)
+    assert faster == 15 and 15 * 40 <= 600
+    some = drive_clock(clock_now, [50.0] * 20, planned=10, ceiling=15)
+    assert some == 12 and 12 * 50 <= 600  # as many as fit
+    late = drive_clock(clock_now, [60.0] * 6 + [30.0] * 14, planned=10, ceiling=15)
+    assert late == 10

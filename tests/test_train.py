@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, write_image
 
-from utils import augment, history, labels, losses, train
+from utils import augment, budget, history, labels, losses, train
 from utils.labels import IGNORE_ID
 
 SCENE_CLASSES = ("sky", "building", "road", "car", "vegetation")
@@ -432,6 +432,21 @@ def test_resume_after_interruption(tmp_path: Path) -> None:
     # Finished: the backup is cleared, so the same call again would start a fresh run.
     assert not (folder / "backup" / "training_metadata.json").exists()
     assert history.backup_epoch(folder / "backup") == 0
+
+
+def test_budgeted_run_ends_after_its_clocks_last_plan(tmp_path: Path) -> None:
+    """A ``train_minutes`` run logs the clock's plan every epoch and ends after the last one,
+    within the ceiling its first plan allows."""
+    root = write_scenes(tmp_path / "data", 16, 4)
+    cfg = train.TrainConfig(
+        variant="model2", image_size=32, batch_size=8, train_minutes=0.01,
+        architecture={"widths": (8, 16)},
+    )  # fmt: skip
+    result = train.train(root, tmp_path / "run", cfg, snapshot_dir=tmp_path / "s", verbose=0)
+    plan = result.config["training"]["epochs"]  # what the timed steps said
+    rows = result.history
+    assert all(r["epochs_planned"] >= 1 for r in rows)
+    assert len(rows) == rows[-1]["epochs_planned"] <= budget.epochs_ceiling(plan)
 
 
 MIRRORED = textwrap.dedent(

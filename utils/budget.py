@@ -9,11 +9,15 @@ with the steps: timed on random data instead, model 2 came out at least 14 % fas
 a 33-minute budget by 3.6 minutes), and :func:`epochs_for` divides the budget by the epoch it
 predicts. The budget counts training steps; validation, scoring and figures come on top.
 
-The machine can also change speed during a run (epochs of the same model went from 2.4 to 3.5
-minutes within one run here). :class:`BudgetClock` measures every epoch's training time, logs
-the running total (``train_minutes`` in ``history.csv``) and, when the epochs left would
-overrun the budget by more than :data:`TOLERANCE`, ends the run earlier and shortens the
-:class:`WarmupCosine` schedule to match, so the learning rate still reaches its low end.
+That plan rests on a few seconds of timing, and this machine changes speed within minutes
+(epochs of the same model went from 2.4 to 3.5 minutes within one run; plans timed ten minutes
+apart said 13-15 and 16-18 epochs). :class:`BudgetClock` measures every epoch's training time,
+logs the running total (``train_minutes`` in ``history.csv``) and re-plans from the pace of the
+epochs themselves: when the epochs left would overrun the budget by more than
+:data:`TOLERANCE`, the run ends earlier; while the schedule is in its first half, when more
+epochs fit than planned, the run goes on longer, up to ``TrainConfig.budget_stretch`` x the
+plan. Either way the :class:`WarmupCosine` schedule is re-fitted to end with the run, so the
+learning rate still reaches its low end.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ log = logging.getLogger(__name__)
 TIMED_STEPS = 8  # steps timed after two warm-up steps
 OVERHEAD = 1.05  # an epoch's steps take a little longer than the timed ones (input pipeline)
 TOLERANCE = 1.05  # a run is re-planned when its epochs left would overrun the budget by more
+STRETCH = 1.5  # by default a run may grow to this many times its planned epochs (faster machine)
 
 
 def step_seconds(
@@ -65,23 +70,31 @@ def epochs_for(minutes: float, step_s: float, steps_per_epoch: int) -> int:
     return max(1, int(minutes * 60 / (OVERHEAD * step_s * steps_per_epoch)))
 
 
+def epochs_ceiling(planned: int, stretch: float = STRETCH) -> int:
+    """The most epochs a run planned for ``planned`` may grow to (``stretch`` 1: no more)."""
+    return max(planned, math.ceil(planned * stretch))
+
+
 def epochs_that_fit(
-    budget_s: float, spent_s: float, epoch_s: float, done: int, planned: int
+    budget_s: float, spent_s: float, epoch_s: float, done: int, planned: int, most: int = 0
 ) -> int:
-    """The epoch to end after: ``planned`` while the epochs left fit ``TOLERANCE`` x the budget
-    at ``epoch_s`` each, else as many as still fit (``done``: none)."""
-    room = TOLERANCE * budget_s - spent_s
-    if (planned - done) * epoch_s <= room:
+    """The epoch to end after, at ``epoch_s`` per epoch from now: ``planned`` while the epochs
+    left fit ``TOLERANCE`` x the budget, else as many as fit the budget (``done``: none); with
+    ``most`` above ``planned``, as many as fit the budget up to ``most`` when that is more."""
+    fit = done + max(0, int((budget_s - spent_s) / epoch_s))
+    if most > planned and fit > planned:
+        return min(fit, most)
+    if (planned - done) * epoch_s <= TOLERANCE * budget_s - spent_s:
         return planned
-    return done + max(0, int(room / epoch_s))
+    return min(fit, planned)
 
 
 @keras.saving.register_keras_serializable(package="utils")
 class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
     """Linear warm-up from ``start`` x ``peak`` over ``warmup_steps``, then cosine decay to
-    ``alpha`` x ``peak`` at ``total_steps``, which :meth:`shorten` can bring forward during
-    training. Written here because Keras' ``CosineDecay`` (the same curve) traces its length
-    into the training step as a constant."""
+    ``alpha`` x ``peak`` at ``total_steps``, which :meth:`refit` can move during training.
+    Written here because Keras' ``CosineDecay`` (the same curve) traces its length into the
+    training step as a constant."""
 
     def __init__(
         self,
@@ -96,10 +109,9 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
             float(max(total_steps, warmup_steps + 1)), trainable=False, name="lr_total_steps"
         )
 
-    def shorten(self, total_steps: int) -> None:
-        """End the decay at ``total_steps`` (never later than now planned)."""
-        end = max(min(float(total_steps), float(self.total_steps.numpy())), self.warmup_steps + 1)
-        self.total_steps.assign(end)
+    def refit(self, total_steps: int) -> None:
+        """End the decay at ``total_steps`` from now on (after the warm-up at the earliest)."""
+        self.total_steps.assign(float(max(total_steps, self.warmup_steps + 1)))
 
     def __call__(self, step):  # noqa: ANN001, ANN204 - a step tensor in, a rate tensor out
         step = ops.cast(step, "float32")
@@ -118,28 +130,39 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
 
 class BudgetClock(keras.callbacks.Callback):
     """Training minutes (epoch start to validation start, summed; ``spent_minutes`` from before
-    a resume) into each epoch's logs as ``train_minutes``. With ``budget_minutes``, from the
-    second epoch of the fit on, when the epochs left would overrun it by more than ``TOLERANCE``
-    at the pace measured so far, the run ends earlier and ``schedule`` (a :class:`WarmupCosine`)
-    is shortened to end with it. The pace is the median epoch of the fit, its first left out
-    (it includes tracing): one slow epoch (another job for a minute) does not cut the run, a
-    lasting slowdown does within a few epochs."""
+    a resume) into each epoch's logs as ``train_minutes``, and the epochs the run now ends after
+    as ``epochs_planned``.
+
+    With ``budget_minutes``, the fit is given up to ``epochs_ceiling(planned, stretch)`` epochs
+    and this clock ends it after ``planned`` (``planned``: the plan of ``utils.budget``, or the
+    last ``epochs_planned`` of a resumed run), re-planned from the second epoch of the fit on at
+    the pace measured so far (:func:`epochs_that_fit`): shorter when the epochs left would
+    overrun the budget by more than ``TOLERANCE``, longer (up to the ceiling) while at most half
+    the planned epochs are done and more fit. ``schedule`` (a :class:`WarmupCosine`) is
+    re-fitted to end with the run (``steps`` per epoch). The pace is the median epoch of the
+    fit, its first left out (it includes tracing): one slow epoch (another job for a minute)
+    does not cut the run, a lasting slowdown does within a few epochs."""
 
     def __init__(
         self,
         budget_minutes: float = 0.0,
         schedule: object = None,
         spent_minutes: float = 0.0,
+        planned: int = 0,
+        steps: int = 0,
     ) -> None:
         super().__init__()
-        self.budget_s, self.schedule = budget_minutes * 60, schedule
+        self.budget_s, self.schedule, self.planned = budget_minutes * 60, schedule, planned
+        self.steps = steps  # per epoch; 0: the fit's own count
         self.seconds, self.lap = spent_minutes * 60, 0.0
         self.laps: list[float] = []  # seconds of this fit's epochs after its first
         self._start: float | None = None
         self.stop_after = self._first = 0
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self.stop_after, self._first, self.laps = self.params["epochs"], -1, []
+        self.stop_after, self._first, self.laps = self.planned or self.params["epochs"], -1, []
+        if self.planned:  # the schedule ends with the plan (a resumed run's, too)
+            self._refit_schedule(self.planned)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._start = time.perf_counter()
@@ -153,22 +176,29 @@ class BudgetClock(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.on_test_begin()  # no validation this epoch: its training ends here
-        if logs is not None:
-            logs["train_minutes"] = self.seconds / 60
         done = epoch + 1
         if epoch > self._first:
             self.laps.append(self.lap)
         if self.budget_s and self.laps and done < self.stop_after:
             pace = float(np.median(self.laps))
-            fit = epochs_that_fit(self.budget_s, self.seconds, pace, done, self.stop_after)
-            if fit < self.stop_after:
+            most = self.params["epochs"] if 2 * done <= self.stop_after else 0
+            fit = epochs_that_fit(self.budget_s, self.seconds, pace, done, self.stop_after, most)
+            if fit != self.stop_after:
                 log.warning(
-                    "epochs now take %.1f min: %d of the %d planned fit the %.0f-minute budget",
-                    pace / 60, fit, self.params["epochs"], self.budget_s / 60,
+                    "epochs now take %.1f min: %d epochs instead of %d fit the %.0f-minute budget",
+                    pace / 60, fit, self.stop_after, self.budget_s / 60,
                 )  # fmt: skip
                 self.stop_after = fit
-                if isinstance(self.schedule, WarmupCosine) and fit > done:
-                    steps = self.params.get("steps") or self.model.optimizer.iterations // done
-                    self.schedule.shorten(fit * int(steps))
+                if fit > done:
+                    self._refit_schedule(fit)
+        if logs is not None:
+            logs["train_minutes"] = self.seconds / 60
+            logs["epochs_planned"] = self.stop_after
         if done >= self.stop_after:
             self.model.stop_training = True
+
+    def _refit_schedule(self, epochs: int) -> None:
+        """End a :class:`WarmupCosine` ``schedule`` after ``epochs`` epochs of the fit's steps."""
+        steps = self.steps or self.params.get("steps")
+        if isinstance(self.schedule, WarmupCosine) and steps:
+            self.schedule.refit(epochs * int(steps))

@@ -26,6 +26,7 @@ WHOLE_FIELDS = {
 NUMBER_FIELDS = {
     "learning_rate": {"above": 0}, "warmup_epochs": {"minimum": 0}, "max_zoom": {"minimum": 1},
     "dice_weight": {"minimum": 0}, "train_minutes": {"minimum": 0},
+    "budget_stretch": {"minimum": 1},
     "lovasz_weight": {"minimum": 0}, "hard_pixels": {"minimum": 0, "maximum": 0.99},
 }  # fmt: skip
 
@@ -40,6 +41,7 @@ class TrainConfig:
     crop_size: int = 0  # 0: train on whole photos; N: on random-scale NxN crops (utils.augment)
     epochs: int = 12
     train_minutes: float = 0.0  # > 0: as many epochs as fit this many minutes here (utils.budget)
+    budget_stretch: float = budget.STRETCH  # a budgeted run may grow to this x its plan (1: never)
     batch_size: int = 0  # photos per step; 0: the variant's own (VARIANT_DEFAULTS)
     learning_rate: float = 0.0  # Adam's peak; 0: the variant's own (VARIANT_DEFAULTS)
     schedule: str = "cosine"  # constant | plateau (ReduceLROnPlateau) | cosine (per step)

@@ -152,8 +152,9 @@ def fit_to_budget(
     step = budget.step_seconds(net, cfg.batch_size, cfg.train_size, num_classes, batches=timed)
     epochs = budget.epochs_for(cfg.train_minutes, step, steps)
     log.info(
-        "%.2f s per step x %d steps per epoch: %d epochs fit %g minutes",
-        step, steps, epochs, cfg.train_minutes,
+        "%.2f s per step x %d steps per epoch: %d epochs fit %g minutes (re-planned from the "
+        "epochs' own pace as they run, up to %d)",
+        step, steps, epochs, cfg.train_minutes, budget.epochs_ceiling(epochs, cfg.budget_stretch),
     )  # fmt: skip
     return dataclasses.replace(cfg, epochs=epochs)
 
@@ -256,7 +257,14 @@ def train(
             net = model.build_unet(num_classes, size, cfg.variant, **cfg.architecture)
             rate = compile_model(net, cfg, num_classes, weights, prep.steps_per_epoch)
         spent = previous[-1].get("train_minutes", 0.0) if previous else 0.0
-        clock = budget.BudgetClock(cfg.train_minutes, rate, spent)  # logs train_minutes
+        epochs = cfg.epochs  # the fit's length; a budgeted run's clock ends it after its plan
+        planned = 0
+        if cfg.train_minutes:  # a resumed run goes on with its clock's last plan
+            planned = int((previous[-1].get("epochs_planned") if previous else 0) or cfg.epochs)
+            epochs = budget.epochs_ceiling(cfg.epochs, cfg.budget_stretch)
+        clock = budget.BudgetClock(  # logs train_minutes and epochs_planned
+            cfg.train_minutes, rate, spent, planned, prep.steps_per_epoch
+        )
         snapshot = history.EpochSnapshot(
             photos, truths, snapshot_dir, pattern, mapping, history.variant_label(cfg.variant)
         )
@@ -271,7 +279,7 @@ def train(
         net.fit(
             prep.train_ds,
             validation_data=prep.val_ds,
-            epochs=cfg.epochs,
+            epochs=epochs,
             callbacks=callbacks,
             verbose=verbose,
             shuffle=False,  # the dataset is already shuffled (utils.data)
