@@ -43,6 +43,15 @@ def test_gpu_flip_batches_move_photo_and_label_together() -> None:
     assert np.array_equal(photos[:, :, 0], np.full((n, 4, 3), 255))  # the source is untouched
 
 
+def test_every_gpu_screen_recipe_names_its_network() -> None:
+    """A screen recipe without ``architecture`` would silently train ``RECIPE``'s network (the
+    full-size model 2): the third and fourth screens did, meaning today's model 2."""
+    gpu = load("gpu_256")
+    unnamed = [name for name, recipe in gpu.SCREEN.items() if "architecture" not in recipe]
+    assert unnamed == []
+    assert gpu.SCREEN["today2_e14"]["architecture"] == {}  # today's model 2: SPECS["model2"]
+
+
 def test_gpu_model_folder_loads_on_cpu(tmp_path: Path) -> None:
     """The folder the GPU run writes (float32 copy of mixed-precision weights) is one that
     ``utils.model.load_trained`` reads, with the same predictions."""
