@@ -121,11 +121,14 @@ def test_epochs_that_fit() -> None:
     assert budget.epochs_that_fit(100, 40, 10, done=4, planned=11) == 10
     assert budget.epochs_that_fit(100, 40, 20, done=4, planned=10) == 7  # slower: 3 more
     assert budget.epochs_that_fit(100, 100, 20, done=4, planned=10) == 4  # none: stop now
-    # faster than planned: longer only when allowed (``most``), and never past ``most``
+    # faster than planned: longer only early in the run (``most``), and never past ``most``
     assert budget.epochs_that_fit(100, 20, 5, done=4, planned=10) == 10
     assert budget.epochs_that_fit(100, 20, 5, done=4, planned=10, most=15) == 15
     assert budget.epochs_that_fit(100, 20, 5, done=4, planned=10, most=30) == 20
     assert budget.epochs_that_fit(100, 40, 10, done=4, planned=10, most=15) == 10  # as planned
+    # early (``most`` given) the plan is fitted to the budget itself, later within the tolerance
+    assert budget.epochs_that_fit(100, 40, 10.4, done=4, planned=10, most=15) == 9
+    assert budget.epochs_that_fit(100, 40, 10.4, done=4, planned=10) == 10
 
 
 def test_epochs_ceiling() -> None:

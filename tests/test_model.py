@@ -58,6 +58,8 @@ def test_bad_arguments() -> None:
         model.build_unet(3, (100, 64))
     with pytest.raises(ValueError, match="not divisible by 32"):
         model.build_unet(3, (48, 48), stem_stride=2)
+    with pytest.raises(ValueError, match="full_res=8 needs a stem"):
+        model.build_unet(3, (48, 48), full_res=8)
     with pytest.raises(ValueError, match="stem_stride must be 1, 2 or 4, got 3"):
         model.build_unet(3, (96, 96), stem_stride=3)
     with pytest.raises(ValueError, match="context"):
@@ -118,6 +120,8 @@ def test_missing_files_are_named(tmp_path: Path) -> None:
         dict(stem_stride=2, residual=True, separable=True),
         dict(separable=True),
         dict(stem_stride=4, stem_width=8, residual=True, separable=True),
+        dict(stem_stride=2, residual=True, separable=True, full_res=4),
+        dict(stem_stride=4, stem_width=8, residual=True, separable=True, full_res=4),
     ],
 )
 def test_stem_and_pyramid_pooling_shapes_and_gradients(arch: dict) -> None:
@@ -138,6 +142,9 @@ def test_stem_and_pyramid_pooling_shapes_and_gradients(arch: dict) -> None:
     assert net.get_layer("encoder_1").output.shape[1] == 64 // stride  # half or quarter size
     if stride == 4:  # the refine block joins the half-size stem back in
         assert net.get_layer("refine").output.shape[1:] == (32, 32, 8)
+    if arch.get("full_res"):  # class scores at the input size, from the photo's own detail
+        assert net.get_layer("refine_full").output.shape[1:] == (64, 64, 4)
+        assert net.get_layer("detail_conv1").input.shape[1:] == (64, 64, 3)
     if arch.get("context") == "ppm":
         assert net.get_layer("bottleneck_pool1").output.shape[1:3] == (1, 1)
     if arch.get("separable"):  # depthwise 3x3 + pointwise 1x1 under the same layer names

@@ -13,11 +13,12 @@ That plan rests on a few seconds of timing, and this machine changes speed withi
 (epochs of the same model went from 2.4 to 3.5 minutes within one run; plans timed ten minutes
 apart said 13-15 and 16-18 epochs). :class:`BudgetClock` measures every epoch's training time,
 logs the running total (``train_minutes`` in ``history.csv``) and re-plans from the pace of the
-epochs themselves: when the epochs left would overrun the budget by more than
-:data:`TOLERANCE`, the run ends earlier; while the schedule is in its first half, when more
-epochs fit than planned, the run goes on longer, up to ``TrainConfig.budget_stretch`` x the
-plan. Either way the :class:`WarmupCosine` schedule is re-fitted to end with the run, so the
-learning rate still reaches its low end.
+epochs themselves. While at most half the planned epochs are done, the run is re-planned to as
+many epochs as fit the budget, fewer or more (up to ``TrainConfig.budget_stretch`` x the plan);
+later, only when the epochs left would overrun the budget by more than :data:`TOLERANCE`, to
+fewer (one slow stretch late in a run should not bend its nearly finished schedule). Either way
+the :class:`WarmupCosine` schedule is re-fitted to end with the run, so the learning rate still
+reaches its low end.
 """
 
 from __future__ import annotations
@@ -78,11 +79,11 @@ def epochs_ceiling(planned: int, stretch: float = STRETCH) -> int:
 def epochs_that_fit(
     budget_s: float, spent_s: float, epoch_s: float, done: int, planned: int, most: int = 0
 ) -> int:
-    """The epoch to end after, at ``epoch_s`` per epoch from now: ``planned`` while the epochs
-    left fit ``TOLERANCE`` x the budget, else as many as fit the budget (``done``: none); with
-    ``most`` above ``planned``, as many as fit the budget up to ``most`` when that is more."""
+    """The epoch to end after, at ``epoch_s`` per epoch from now. Early in a run (``most``
+    given): as many as fit the budget, up to ``most``. Later: ``planned`` while the epochs left
+    fit ``TOLERANCE`` x the budget, else as many as fit the budget (``done``: none)."""
     fit = done + max(0, int((budget_s - spent_s) / epoch_s))
-    if most > planned and fit > planned:
+    if most:
         return min(fit, most)
     if (planned - done) * epoch_s <= TOLERANCE * budget_s - spent_s:
         return planned
@@ -136,12 +137,13 @@ class BudgetClock(keras.callbacks.Callback):
     With ``budget_minutes``, the fit is given up to ``epochs_ceiling(planned, stretch)`` epochs
     and this clock ends it after ``planned`` (``planned``: the plan of ``utils.budget``, or the
     last ``epochs_planned`` of a resumed run), re-planned from the second epoch of the fit on at
-    the pace measured so far (:func:`epochs_that_fit`): shorter when the epochs left would
-    overrun the budget by more than ``TOLERANCE``, longer (up to the ceiling) while at most half
-    the planned epochs are done and more fit. ``schedule`` (a :class:`WarmupCosine`) is
-    re-fitted to end with the run (``steps`` per epoch). The pace is the median epoch of the
-    fit, its first left out (it includes tracing): one slow epoch (another job for a minute)
-    does not cut the run, a lasting slowdown does within a few epochs."""
+    the pace measured so far (:func:`epochs_that_fit`): while at most half the planned epochs
+    are done, to as many as fit the budget (up to the ceiling); later, shorter only when the
+    epochs left would overrun the budget by more than ``TOLERANCE``. ``schedule`` (a
+    :class:`WarmupCosine`) is re-fitted to end with the run (``steps`` per epoch). The pace is
+    the median epoch of the fit, its first left out (it includes tracing): one slow epoch
+    (another job for a minute) does not cut the run, a lasting slowdown does within a few
+    epochs."""
 
     def __init__(
         self,

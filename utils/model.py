@@ -14,9 +14,10 @@ for less time than plain ones at 32-96 (0.45 M parameters against 1.46 M): more 
 35-minute budget, and that wins (measured in ``benchmarks/bench_time_to_quality.py``, see the
 README of ``Semantic_out_2/``). ``UNetSpec`` also offers pyramid pooling at the bridge and a
 stride-4 stem for 256 px input (the blocks at a quarter of it, a refine block at half), both
-measured and left as options. Built for input size ``(None, None)``, a UNet takes any multiple of
-``input_divisor``: training on random-scale crops (``TrainConfig.crop_size``) and scoring whole
-photos at ``image_size``.
+measured and left as options, and a refine block at the input size (``full_res``) that gives a
+stem's class scores full-resolution detail. Built for input size ``(None, None)``, a UNet takes
+any multiple of ``input_divisor``: training on random-scale crops (``TrainConfig.crop_size``)
+and scoring whole photos at ``image_size``.
 
 Layer names other code relies on (notebooks 05-06): ``encoder_1`` .. ``encoder_{depth}`` (block
 output before pooling), ``bottleneck`` (bridge output), ``decoder_1`` .. ``decoder_{depth}``
@@ -67,6 +68,9 @@ class UNetSpec:
     stem_width: int = 0  # channels of the first stem conv (0: the first encoder width)
     context: str = "none"  # "ppm": pyramid pooling (bins 1, 2, 4) at the bridge
     separable: bool = False  # 3x3 convs of the blocks as depthwise 3x3 + pointwise 1x1
+    full_res: int = 0  # > 0 (with a stem): a 3x3 conv of the photo of this width (``detail``),
+    # joined to the decoder's output upsampled to the input size by a ``refine_full`` block of
+    # this width, whose class scores are then the logits (no upsampling of the scores)
 
 
 SPECS = {
@@ -98,6 +102,8 @@ def check_spec(spec: UNetSpec) -> UNetSpec:
         raise ValueError(f"context must be one of {CONTEXTS}, got {spec.context!r}")
     if spec.stem_stride not in (1, 2, 4):
         raise ValueError(f"stem_stride must be 1, 2 or 4, got {spec.stem_stride!r}")
+    if spec.full_res and spec.stem_stride == 1:
+        raise ValueError(f"full_res={spec.full_res} needs a stem (stem_stride 2 or 4)")
     if spec.upsampling not in ("bilinear", "transpose"):
         raise ValueError(f"upsampling must be 'bilinear' or 'transpose', got {spec.upsampling!r}")
     if not spec.widths or min(spec.widths) < 1 or spec.bridge < 1:
@@ -204,6 +210,7 @@ def build_unet(
     stem_width: int | None = None,
     context: str | None = None,
     separable: bool | None = None,
+    full_res: int | None = None,
 ) -> keras.Model:
     """A functional UNet: float32 photos in [0, 1] (B, H, W, 3) -> float32 logits (B, H, W, C).
 
@@ -222,6 +229,7 @@ def build_unet(
         stem_width=stem_width,
         context=context,
         separable=separable,
+        full_res=full_res,
     )
     check_spec(spec)
     h, w = (None if s is None else int(s) for s in input_size)
@@ -258,8 +266,13 @@ def build_unet(
         x = layers.UpSampling2D(2, interpolation="bilinear", name="up_refine")(x)
         x = layers.Concatenate(name="skip_refine")([x, half])
         x = conv_block(x, int(half.shape[-1]), "refine", spec.residual, spec.separable)
+    if spec.full_res:  # back to the input size, with a full-resolution view of the photo
+        detail = _conv_bn_relu(inputs, spec.full_res, "detail", 1)
+        x = layers.UpSampling2D(2, interpolation="bilinear", name="up_full")(x)
+        x = layers.Concatenate(name="skip_full")([x, detail])
+        x = conv_block(x, spec.full_res, "refine_full", spec.residual, spec.separable)
     # Logits stay float32 under mixed precision: losses and argmax need the full range.
-    if spec.stem_stride == 1:
+    if spec.stem_stride == 1 or spec.full_res:
         logits = layers.Conv2D(num_classes, 1, name="logits", dtype="float32")(x)
     else:  # class scores at half size, bilinearly upsampled to the input size
         x = layers.Conv2D(num_classes, 1, name="class_scores", dtype="float32")(x)
