@@ -434,19 +434,32 @@ def test_resume_after_interruption(tmp_path: Path) -> None:
     assert history.backup_epoch(folder / "backup") == 0
 
 
-def test_budgeted_run_ends_after_its_clocks_last_plan(tmp_path: Path) -> None:
-    """A ``train_minutes`` run logs the clock's plan every epoch and ends after the last one,
-    within the ceiling its first plan allows."""
-    root = write_scenes(tmp_path / "data", 16, 4)
+def test_budgeted_run_stretches_its_plan_and_resumes_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``train_minutes`` run timed at 4 epochs whose epochs turn out far faster goes on to the
+    ceiling (6, at ``budget_stretch`` 1.5), logging its plan every epoch; interrupted, it resumes
+    with the plan it had reached (not the 4 it started with) and ends after it."""
+    root = write_scenes(tmp_path / "data", 16, 4)  # 2 steps of 8 an epoch
+    # the timing says 6.35 s a step: 60 s / (1.05 x 2 x 6.35 s) = 4 epochs fit; the real ones
+    # take a second or so (the first, with tracing, longer): 6 fit easily
+    monkeypatch.setattr(budget, "step_seconds", lambda *args, **kwargs: 6.35)
     cfg = train.TrainConfig(
-        variant="model2", image_size=32, batch_size=8, train_minutes=0.01,
+        variant="model2", image_size=32, batch_size=8, train_minutes=1.0,
         architecture={"widths": (8, 16)},
     )  # fmt: skip
-    result = train.train(root, tmp_path / "run", cfg, snapshot_dir=tmp_path / "s", verbose=0)
-    plan = result.config["training"]["epochs"]  # what the timed steps said
-    rows = result.history
-    assert all(r["epochs_planned"] >= 1 for r in rows)
-    assert len(rows) == rows[-1]["epochs_planned"] <= budget.epochs_ceiling(plan)
+    kw = dict(snapshot_dir=tmp_path / "s", verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        train.train(root, tmp_path / "run", cfg, extra_callbacks=[Interrupt(5)], **kw)
+    folder = tmp_path / "run" / "models" / "model2"
+    assert json.loads((folder / "config.json").read_text())["training"]["epochs"] == 4
+    before = history.load_history(folder)
+    assert [r["epochs_planned"] for r in before] == [4, 6, 6, 6]  # re-planned after epoch 2
+    seen = Recorder()
+    result = train.train(root, tmp_path / "run", cfg, extra_callbacks=[seen], **kw)
+    assert seen.epochs == [5, 6]
+    assert [r["epoch"] for r in result.history] == [1, 2, 3, 4, 5, 6]
+    assert result.history[-1]["epochs_planned"] == 6
 
 
 MIRRORED = textwrap.dedent(
