@@ -44,6 +44,7 @@ import keras  # noqa: E402
 
 from utils import data, devices, evaluate, metrics, model, runio, train  # noqa: E402
 from utils.colours import ColourMapping  # noqa: E402
+from utils.rims import RIM_CLASSES  # noqa: E402
 
 # The strided stem + pyramid pooling UNet tried against model 2 (see Semantic_out_2/README.md).
 STEM_ARCH = dict(
@@ -125,6 +126,9 @@ RECIPES: dict[str, dict] = {
     # decoder by a refine block (the full-size model 2 learnt about 0.03 more per epoch than
     # today's, whose scores are upsampled from half size)
     "full_res16": dict(variant="model2", image_size=128, architecture={"full_res": 16}),
+    # the training labels without the thin rims that JPEG blur paints in truck, bus, train and
+    # wall colours between other regions (utils.rims)
+    "rims": dict(variant="model2", image_size=128, clean_rims=RIM_CLASSES),
 }
 
 

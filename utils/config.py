@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import keras
 
-from utils import budget, checks, losses, model
+from utils import budget, checks, losses, model, rims
 
 SCHEDULES = ("constant", "plateau", "cosine")
 # What a run that leaves a field at 0 gets, per variant (measured: the README of Semantic_out_2):
@@ -52,6 +52,7 @@ class TrainConfig:
     dice_weight: float = 1.0  # soft Dice term added to the cross-entropy (measured: Semantic_out_2)
     lovasz_weight: float = 0.0  # Lovasz-softmax term added too (utils.losses)
     hard_pixels: float = 0.0  # 0: cross-entropy on every pixel; 0.25: on each image's hardest 25 %
+    clean_rims: tuple[str, ...] = ()  # classes whose JPEG rims are void in training (utils.rims)
     max_train_images: int = 0  # 0 = all
     max_val_images: int = 0
     seed: int = 0
@@ -110,6 +111,10 @@ class TrainConfig:
                    "augment": augment.AUGMENT_MODES,
                    "class_weights": losses.CLASS_WEIGHT_METHODS}  # fmt: skip
         checks.fields(self, choices, WHOLE_FIELDS, NUMBER_FIELDS)
+        try:
+            self.clean_rims = rims.check_classes(self.clean_rims)
+        except (TypeError, ValueError) as e:
+            raise checks.ParameterError("clean_rims", self.clean_rims, str(e)) from None
         spec = self._checked_spec()
         divisor = model.input_divisor(spec)
         if checks.whole("image_size", self.image_size, divisor) % divisor:

@@ -39,6 +39,7 @@ from utils import (
     losses,
     metrics,
     model,
+    rims,
     runio,
 )
 from utils.colours import ColourMapping
@@ -71,17 +72,18 @@ def prepare(
 ) -> Prepared:  # fmt: skip
     """The one preparation step shared by ``train``, the preview and the benchmarks.
 
-    Datasets at the configured size (training: shuffled and augmented per ``cfg.augment``), and,
+    Datasets at the configured size (training: shuffled, augmented per ``cfg.augment``, the rims
+    of ``cfg.clean_rims`` void: ``utils.rims``), and,
     with ``count_classes``, the class pixel counts (one pass that also fills the cache) and the
     class weights. ``check=False`` skips the full decode check of files already checked.
     """
     train_files = splits.train[: cfg.max_train_images or None]
     val_files = splits.val[: cfg.max_val_images or None]
-    common = dict(
-        label_mapper=mapping.tf_apply, batch_size=cfg.batch_size, seed=cfg.seed, check=check
-    )
-    train_ds = data.make_dataset(train_files, cfg.size, shuffle=True, **common)
-    val_ds = data.make_dataset(val_files, cfg.size, shuffle=False, **common)
+    common = dict(batch_size=cfg.batch_size, seed=cfg.seed, check=check)
+    rim_ids = rims.class_ids_of(cfg.clean_rims, mapping.class_names)
+    mapper = rims.rim_free_mapper(mapping.tf_apply, rim_ids) if rim_ids else mapping.tf_apply
+    train_ds = data.make_dataset(train_files, cfg.size, shuffle=True, **common, label_mapper=mapper)
+    val_ds = data.make_dataset(val_files, cfg.size, **common, label_mapper=mapping.tf_apply)
     counts = weights = None
     if count_classes:
         counts = losses.class_pixel_counts(train_ds, mapping.num_classes)
@@ -324,6 +326,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="cross-entropy on each photo's hardest pixels, this fraction (0: all)",
     )
+    ap.add_argument("--clean-rims", nargs="*", default=None, metavar="CLASS",
+                    help="classes whose JPEG rims are void in training (utils.rims)")  # fmt: skip
     ap.add_argument("--max-train", type=int, default=0, help="use at most N training pairs")
     ap.add_argument("--max-val", type=int, default=0, help="use at most N validation pairs")
     ap.add_argument("--mapping", default="", help="colour mapping JSON (default: palette)")
@@ -342,7 +346,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     chosen = {"variant": args.variant, "learning_rate": args.lr, "schedule": args.schedule,
               "augment": args.augment, "class_weights": args.class_weights,
               "dice_weight": args.dice, "lovasz_weight": args.lovasz,
-              "hard_pixels": args.hard_pixels}  # fmt: skip
+              "hard_pixels": args.hard_pixels, "clean_rims": args.clean_rims}  # fmt: skip
     overrides = {k: v for k, v in chosen.items() if v is not None}
     overrides.update(
         epochs=args.epochs,
