@@ -98,3 +98,12 @@ def test_real_training_labels_lose_their_rims_and_validation_keeps_them(real_dat
         assert not tf.reduce_any(rims.rim_pixels(y, ids)).numpy()
     val = np.concatenate([y.numpy() for _, y in after.val_ds])
     assert rims.rim_pixels(val, ids).numpy().any()  # scoring keeps the labels as decoded
+
+
+def test_rim_counts_per_class() -> None:
+    counts = rims.rim_counts([street(), street()], labels.NUM_CLASSES)
+    assert counts["pixels"][TRUCK] == 2 * (2 * 16 + 25)
+    assert counts["rims"][TRUCK] == 2 * 2 * 16
+    assert counts["images"][TRUCK] == counts["after"][TRUCK] == 2
+    assert counts["rims"][POLE] == counts["pixels"][POLE] == 2 * 8  # one pixel wide
+    assert counts["after"][POLE] == 0 and counts["images"][CAR] == 0

@@ -19,7 +19,9 @@ Thin classes (pole, traffic light, bicycle, ...) are left alone: their real pixe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
 
 from utils import labels
 
@@ -84,3 +86,20 @@ def rim_free_mapper(mapper: Callable, class_ids: Sequence[int]) -> Callable:
         return without_rims(mapper(colours), class_ids)
 
     return apply
+
+
+def rim_counts(id_images: Iterable, num_classes: int) -> dict[str, np.ndarray]:
+    """Per class over label id images: ``pixels``, ``rims`` (pixels a 3x3 opening removes),
+    ``images`` holding the class and images holding it ``after`` the opening."""
+    every = list(range(num_classes))
+    totals = {k: np.zeros(num_classes) for k in ("pixels", "rims", "images", "after")}
+    for ids in id_images:
+        ids = np.asarray(ids)
+        rim = rim_pixels(ids, every).numpy()
+        for c in every:
+            mask = ids == c
+            totals["pixels"][c] += mask.sum()
+            totals["rims"][c] += (mask & rim).sum()
+            totals["images"][c] += mask.any()
+            totals["after"][c] += (mask & ~rim).any()
+    return totals
