@@ -1,4 +1,5 @@
-"""Figures of notebook 02: label colour cloud, choosing k, cluster swatches, agreement, examples."""
+"""Figures of notebook 02: label colour cloud, choosing k, cluster swatches, agreement, examples,
+label rims."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.patches import Patch, Rectangle
 
-from utils import labels
+from utils import labels, rims
 from utils.colours import ColourMapping
 from utils.viz.common import class_legend
 
@@ -196,6 +197,61 @@ def mapping_examples(
             bbox_to_anchor=(0.5, -0.05),
             ncols=2,
         )
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def rim_shares(counts: dict[str, np.ndarray], classes: Sequence[str], title: str) -> Figure:
+    """Bars of each class's share of rim pixels (``utils.rims.rim_counts``) in its colour; the
+    ``classes`` whose rims training leaves out are hatched."""
+    share = counts["rims"] / np.maximum(counts["pixels"], 1)
+    colours = labels.train_colours() / 255.0
+    fig, ax = plt.subplots(figsize=(10, 5.5))
+    y = np.arange(len(labels.CLASS_NAMES))
+    bars = ax.barh(y, share * 100, color=colours, edgecolor="black", linewidth=0.4)
+    for bar, name, n, after in zip(
+        bars, labels.CLASS_NAMES, counts["images"], counts["after"], strict=True
+    ):
+        bar.set_hatch("//" if name in classes else "")
+        ax.text(1.01, bar.get_y() + bar.get_height() / 2, f"in {n:.0f} images, {after:.0f} after",
+                transform=ax.get_yaxis_transform(), fontsize="x-small", va="center")  # fmt: skip
+    ax.set_yticks(y, labels.CLASS_NAMES)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of the class's labelled pixels removed by a 3x3 opening (rims)")
+    ax.set_ylabel("class")
+    ax.legend(handles=[Patch(facecolor="white", edgecolor="black", hatch="//",
+                             label="left out of the training loss (clean_rims)")],
+              loc="lower right", fontsize="small")  # fmt: skip
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def rim_examples(
+    label_images: Sequence[np.ndarray], mapping: ColourMapping, names: Sequence[str],
+    classes: Sequence[str], title: str,
+) -> Figure:  # fmt: skip
+    """Rows of label colours | class ids | the rims of ``classes`` in white over faded ids."""
+    fig, axes = plt.subplots(len(label_images), 3, figsize=(10, 3.3 * len(label_images) + 1.6),
+                             squeeze=False)  # fmt: skip
+    ids_of = rims.class_ids_of(classes, mapping.class_names)
+    present = set()
+    for row, image, name in zip(axes, label_images, names, strict=True):
+        ids = mapping.apply(image)
+        shown = labels.colourise(ids, mapping.display_colours)
+        rim = rims.rim_pixels(ids, ids_of).numpy()
+        faded = (shown * 0.35).astype(np.uint8)
+        faded[rim] = 255
+        present |= set(np.unique(ids).tolist()) - {labels.IGNORE_ID}
+        for ax, img, sub in zip(row, (image, shown, faded), ("label colours", mapping_title(
+                mapping), f"rims ({rim.sum()} pixels, white)"), strict=True):  # fmt: skip
+            ax.imshow(img)
+            ax.set_title(f"{name}: {sub}", fontsize="small")
+            ax.axis("off")
+    class_legend(axes[-1, 1], sorted(present), mapping.class_names, mapping.display_colours,
+                 loc="upper center", bbox_to_anchor=(0.5, -0.05), ncols=3)  # fmt: skip
     fig.suptitle(title)
     fig.tight_layout()
     return fig
