@@ -75,6 +75,8 @@ def test_class_ids_of_reads_kmeans_names() -> None:
 def test_an_unknown_class_is_named_before_training() -> None:
     with pytest.raises(checks.ParameterError, match="clean_rims.*'lorry'.*choose from road"):
         train.TrainConfig(variant="model2", clean_rims=("truck", "lorry")).check()
+    with pytest.raises(checks.ParameterError, match="clean_rims='truck': must be a list"):
+        train.TrainConfig(variant="model2", clean_rims="truck").check()
     cfg = train.TrainConfig(variant="model2", clean_rims=["truck"]).check()
     assert cfg.clean_rims == ("truck",)
 

@@ -34,6 +34,8 @@ RIM_WIDTH = 3  # the opening's square: removes bands up to 2 pixels wide at the 
 
 def check_classes(names: Sequence[str]) -> tuple[str, ...]:
     """``names`` as a tuple if every one is an official class name, else a ``ValueError``."""
+    if isinstance(names, str) or not isinstance(names, Sequence):
+        raise ValueError(f"must be a list of class names, e.g. {list(RIM_CLASSES)}")
     unknown = [n for n in names if n not in labels.CLASS_NAMES]
     if unknown:
         raise ValueError(
