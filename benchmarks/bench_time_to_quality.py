@@ -129,6 +129,8 @@ RECIPES: dict[str, dict] = {
     # the training labels without the thin rims that JPEG blur paints in truck, bus, train and
     # wall colours between other regions (utils.rims)
     "rims": dict(variant="model2", image_size=128, clean_rims=RIM_CLASSES),
+    # the same for the vehicles only: the model scores wall rims (sky and building edges) as wall
+    "rims_vehicles": dict(variant="model2", image_size=128, clean_rims=("truck", "bus", "train")),
 }
 
 
