@@ -19,6 +19,7 @@ Thin classes (pole, traffic light, bicycle, ...) are left alone: their real pixe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -81,13 +82,15 @@ def without_rims(ids, class_ids: Sequence[int], width: int = RIM_WIDTH):  # noqa
     return tf.where(rim_pixels(ids, class_ids, width), void, ids)
 
 
+def _mapped_without_rims(mapper: Callable, class_ids: tuple[int, ...], colours):  # noqa: ANN001, ANN202
+    return without_rims(mapper(colours), class_ids)
+
+
 def rim_free_mapper(mapper: Callable, class_ids: Sequence[int]) -> Callable:
     """A label mapper (colours -> ids, as ``ColourMapping.tf_apply``) that also voids rims."""
-
-    def apply(colours):  # noqa: ANN001, ANN202
-        return without_rims(mapper(colours), class_ids)
-
-    return apply
+    # a partial of a module-level function, not a closure: tf.data's AutoGraph warns about the
+    # free variables of a nested function
+    return functools.partial(_mapped_without_rims, mapper, tuple(class_ids))
 
 
 def rim_counts(id_images: Iterable, num_classes: int) -> dict[str, np.ndarray]:
