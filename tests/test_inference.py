@@ -83,3 +83,20 @@ def test_predict_photo_returns_ids_at_the_photo_size() -> None:
     # half (class 2) now meets its mirror image on the left, and class 2 wins everywhere
     assert inference.DEFAULT_TTA == "flip"
     assert (inference.predict_photo(net, photo, (8, 8)) == 2).all()
+
+
+def test_scores_without_rims_leave_the_truck_rim_out(tmp_path: Path) -> None:
+    # A 16x16 label: road above the black bonnet, a 2-pixel truck rim between them (as JPEG blur
+    # paints it). A model that says road everywhere misses the rim as decoded, not without rims.
+    truck = labels.class_id("truck")
+    ids = np.full((16, 16), ROAD, np.uint8)
+    ids[12:] = labels.IGNORE_ID
+    ids[10:12] = truck
+    pair = np.concatenate([np.full((16, 16, 3), 90, np.uint8), labels.colourise(ids)], axis=1)
+    path = write_image(tmp_path / "1.png", pair)
+    logits = np.zeros((16, 16, PALETTE.num_classes), np.float32)
+    logits[..., ROAD] = 1.0
+    cms = evaluate.confusion_matrices(constant_net(logits), [path], PALETTE, (16, 16))
+    assert cms["native"][truck].sum() == 32 and cms["without_rims"][truck].sum() == 0
+    assert metrics.scores(cms["native"])["mean_iou"] < 0.5  # truck 0, road 160 / 192
+    assert metrics.scores(cms["without_rims"])["mean_iou"] == pytest.approx(1.0)

@@ -29,7 +29,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from utils import checks, data, inference, metrics, model, runio, viz
+from utils import checks, data, inference, metrics, model, rims, runio, viz
 from utils.viz import training as viz_training
 
 log = logging.getLogger(__name__)
@@ -53,11 +53,13 @@ def confusion_matrices(
     progress: bool | None = None,
     check: bool = True,
 ) -> dict[str, np.ndarray]:
-    """Confusion matrices of a model over pair files: ``native`` and ``input_size``.
+    """Confusion matrices of a model over pair files: ``native``, ``input_size``, ``without_rims``.
 
     ``native``: logits resized (bilinear) to the label's own resolution before the argmax,
     exactly as ``utils.predict`` writes its PNGs: the number to report. ``input_size``: labels
     resized (nearest) to the model's input size instead, as during training: flatters the model.
+    ``without_rims``: ``native`` with the JPEG rims of ``utils.rims.RIM_CLASSES`` void in the
+    labels: how well the real walls, trucks, buses and trains are found.
     ``check=False`` skips the full decode check for files a caller has already checked.
     """
     import tensorflow as tf
@@ -71,13 +73,21 @@ def confusion_matrices(
     )  # fmt: skip
     native = metrics.ConfusionMatrixMetric(mapping.num_classes)
     small = metrics.ConfusionMatrixMetric(mapping.num_classes)
+    rimless = metrics.ConfusionMatrixMetric(mapping.num_classes)
+    rim_ids = rims.class_ids_of(rims.RIM_CLASSES, mapping.class_names)
     show = sys.stderr.isatty() if progress is None else progress
     for photos, ids in tqdm(ds, desc="evaluate", unit="batch", disable=not show):
         scores = inference.logits(net, photos, tta)
-        native.update_state(ids, tf.image.resize(scores, tf.shape(ids)[1:3], method="bilinear"))
+        at_native = tf.image.resize(scores, tf.shape(ids)[1:3], method="bilinear")
+        native.update_state(ids, at_native)
+        rimless.update_state(rims.without_rims(ids, rim_ids), at_native)
         small_ids = tf.image.resize(ids[..., None], size, method="nearest")[..., 0]
         small.update_state(small_ids, scores)
-    return {"native": native.matrix(), "input_size": small.matrix()}
+    return {
+        "native": native.matrix(),
+        "input_size": small.matrix(),
+        "without_rims": rimless.matrix(),
+    }
 
 
 def predict_at_input_size(
@@ -148,7 +158,9 @@ def score_model(
     """JSON-ready scores of a model on pair files at native resolution (``metrics.summary``).
 
     Adds ``at_input_size`` (the same with labels shrunk to the input size: secondary, it
-    flatters thin classes), ``files``, ``resolution``, ``tta`` and the ``confusion_matrix``.
+    flatters thin classes), ``without_rims`` (secondary: the labels' JPEG rims of wall, truck,
+    bus and train left out, ``utils.rims``), ``files``, ``resolution``, ``tta`` and the
+    ``confusion_matrix``.
     """
     cms = confusion_matrices(
         net, files, mapping, input_size, tta=tta, batch_size=batch_size, check=check
@@ -159,6 +171,7 @@ def score_model(
         resolution="native (labels' own size)",
         tta=tta,
         at_input_size=metrics.summary(cms["input_size"], mapping.class_names),
+        without_rims=metrics.summary(cms["without_rims"], mapping.class_names),
         confusion_matrix=cms["native"].tolist(),
     )
     return result
@@ -275,6 +288,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report(result))
     small = result["at_input_size"]
     print(f"(at the model's input size, secondary: mIoU {small['mean_iou']:.4f})")
+    rimless = result["without_rims"]
+    shown = {c: rimless["per_class_iou"].get(c) for c in rims.RIM_CLASSES}
+    vehicles = ", ".join(f"{c} {'-' if v is None else f'{v:.3f}'}" for c, v in shown.items())
+    print(f"(labels without JPEG rims, secondary: mIoU {rimless['mean_iou']:.4f}; {vehicles})")
     if result["skipped_files"]:
         print(f"left out {len(result['skipped_files'])} bad files: {result['skipped_files']}")
     if "not_saved" in result:
