@@ -109,3 +109,15 @@ def test_rim_counts_per_class() -> None:
     assert counts["images"][TRUCK] == counts["after"][TRUCK] == 2
     assert counts["rims"][POLE] == counts["pixels"][POLE] == 2 * 8  # one pixel wide
     assert counts["after"][POLE] == 0 and counts["images"][CAR] == 0
+
+
+def test_the_cli_flag_alone_means_the_measured_rim_classes() -> None:
+    def parsed(*flags: str) -> tuple[str, ...]:
+        args = train.parse_args(["--data", "d", "--out", "o", *flags])
+        return train.config_from_args(args).clean_rims
+
+    assert parsed() == ()
+    assert parsed("--clean-rims") == rims.RIM_CLASSES
+    assert parsed("--clean-rims", "truck", "bus") == ("truck", "bus")
+    with pytest.raises(checks.ParameterError, match="clean_rims.*'lorry'"):
+        parsed("--clean-rims", "lorry")

@@ -327,7 +327,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="cross-entropy on each photo's hardest pixels, this fraction (0: all)",
     )
     ap.add_argument("--clean-rims", nargs="*", default=None, metavar="CLASS",
-                    help="classes whose JPEG rims are void in training (utils.rims)")  # fmt: skip
+                    help="void these classes' JPEG rims in training; alone: wall truck bus "
+                    "train (utils.rims)")  # fmt: skip
     ap.add_argument("--max-train", type=int, default=0, help="use at most N training pairs")
     ap.add_argument("--max-val", type=int, default=0, help="use at most N validation pairs")
     ap.add_argument("--mapping", default="", help="colour mapping JSON (default: palette)")
@@ -347,6 +348,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
               "augment": args.augment, "class_weights": args.class_weights,
               "dice_weight": args.dice, "lovasz_weight": args.lovasz,
               "hard_pixels": args.hard_pixels, "clean_rims": args.clean_rims}  # fmt: skip
+    if args.clean_rims == []:  # the flag alone: the measured rim classes
+        chosen["clean_rims"] = rims.RIM_CLASSES
     overrides = {k: v for k, v in chosen.items() if v is not None}
     overrides.update(
         epochs=args.epochs,
