@@ -97,18 +97,30 @@ def rim_free_mapper(mapper: Callable, class_ids: Sequence[int]) -> Callable:
     return functools.partial(_mapped_without_rims, mapper, tuple(class_ids))
 
 
-def rim_counts(id_images: Iterable, num_classes: int) -> dict[str, np.ndarray]:
+def rim_counts(id_images: Iterable, num_classes: int, chunk: int = 64) -> dict[str, np.ndarray]:
     """Per class over label id images: ``pixels``, ``rims`` (pixels a 3x3 opening removes),
-    ``images`` holding the class and images holding it ``after`` the opening."""
+    ``images`` holding the class and images holding it ``after`` the opening. Images of one
+    size are opened ``chunk`` at a time (one TensorFlow call each)."""
     every = list(range(num_classes))
     totals = {k: np.zeros(num_classes) for k in ("pixels", "rims", "images", "after")}
-    for ids in id_images:
-        ids = np.asarray(ids)
+
+    def add(batch: list[np.ndarray]) -> None:
+        ids = np.stack(batch)
         rim = rim_pixels(ids, every).numpy()
         for c in every:
             mask = ids == c
             totals["pixels"][c] += mask.sum()
             totals["rims"][c] += (mask & rim).sum()
-            totals["images"][c] += mask.any()
-            totals["after"][c] += (mask & ~rim).any()
+            totals["images"][c] += mask.any(axis=(1, 2)).sum()
+            totals["after"][c] += (mask & ~rim).any(axis=(1, 2)).sum()
+
+    batch: list[np.ndarray] = []
+    for ids in id_images:
+        ids = np.asarray(ids)
+        if batch and (len(batch) == chunk or ids.shape != batch[0].shape):
+            add(batch)
+            batch = []
+        batch.append(ids)
+    if batch:
+        add(batch)
     return totals
