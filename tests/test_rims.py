@@ -126,3 +126,21 @@ def test_the_cli_flag_alone_means_the_measured_rim_classes() -> None:
     assert parsed("--clean-rims", "truck", "bus") == ("truck", "bus")
     with pytest.raises(checks.ParameterError, match="clean_rims.*'lorry'"):
         parsed("--clean-rims", "lorry")
+
+
+def test_rim_pixels_equal_a_per_class_opening_by_scipy() -> None:
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    blocks = rng.integers(0, 6, (2, 10, 10)).astype(np.uint8)
+    ids = np.kron(blocks, np.ones((3, 3), np.uint8))  # 3x3 blocks, some merged into regions
+    ids[rng.random(ids.shape) < 0.1] = 7  # thin specks and lines of a seventh class
+    named = [1, 3, 7]
+    expected = np.zeros(ids.shape, bool)
+    for c in named:
+        mask = ids == c
+        for i in range(len(ids)):  # 'nearest' borders: a window sees only the image itself
+            eroded = ndimage.minimum_filter(mask[i], 3, mode="nearest")
+            expected[i] |= mask[i] & ~ndimage.maximum_filter(eroded, 3, mode="nearest")
+    np.testing.assert_array_equal(rims.rim_pixels(ids, named).numpy(), expected)
+    assert expected.any() and (~expected & np.isin(ids, named)).any()  # both cases occur

@@ -65,15 +65,20 @@ def rim_pixels(ids, class_ids: Sequence[int], width: int = RIM_WIDTH):  # noqa: 
     if not class_ids:
         return tf.zeros_like(ids, dtype=tf.bool)
     batched = ids if ids.shape.rank == 3 else ids[None]
-    masks = tf.cast(
+    x = tf.cast(batched, tf.float32)[..., None]
+    # The opening of every class at once, by pooling (Keras and tf.image have no morphology): a
+    # pixel survives the erosion of its class iff its window holds one id (max-pool = min-pool;
+    # 'SAME' pools see only pixels inside the image), and the dilation keeps every pixel with
+    # such a window around it: that window holds only its own id, so the class matches.
+    uniform = tf.equal(
+        tf.nn.max_pool2d(x, width, 1, "SAME"), -tf.nn.max_pool2d(-x, width, 1, "SAME")
+    )
+    kept = tf.nn.max_pool2d(tf.cast(uniform, tf.float32), width, 1, "SAME")[..., 0] > 0
+    named = tf.reduce_any(
         tf.equal(tf.cast(batched, tf.int32)[..., None], tf.constant(list(class_ids), tf.int32)),
-        tf.float32,
-    )  # (B, H, W, K): one mask per class
-    # The opening by pooling (Keras and tf.image have no morphology): erosion is a min-pool,
-    # i.e. minus the max-pool of minus, and 'SAME' pools see only pixels inside the image.
-    eroded = -tf.nn.max_pool2d(-masks, width, 1, "SAME")
-    opened = tf.nn.max_pool2d(eroded, width, 1, "SAME")
-    rims = tf.reduce_any((masks > 0) & (opened < 1), axis=-1)
+        axis=-1,
+    )
+    rims = named & ~kept
     return rims if ids.shape.rank == 3 else rims[0]
 
 
