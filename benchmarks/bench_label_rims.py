@@ -29,13 +29,11 @@ from utils.colours import ColourMapping  # noqa: E402
 
 def label_ids(files: Sequence[Path], mapping: ColourMapping, size: int | None) -> Iterator:
     """Each file's label ids, at ``size`` (nearest, as the input pipeline resizes) or its own."""
-    import tensorflow as tf
-
     for path in files:
-        colours = data.read_pair(path)[1]
-        if size:
-            colours = tf.image.resize(colours, (size, size), method="nearest").numpy()
-        yield mapping.apply(colours.astype(np.uint8))
+        photo, colours = data.read_pair(path)
+        if size:  # the input pipeline's own resize
+            colours = data.resize_pair(photo, colours, (size, size))[1].numpy()
+        yield mapping.apply(colours)
 
 
 def table(results: dict[str, dict[str, np.ndarray]], n: int, names: Sequence[str]) -> str:
@@ -47,11 +45,9 @@ def table(results: dict[str, dict[str, np.ndarray]], n: int, names: Sequence[str
         cells = []
         for s in sizes:
             t = results[s]
-            share = t["pixels"][c] / max(t["pixels"].sum(), 1)
-            rim = t["rims"][c] / max(t["pixels"][c], 1)
-            cells.append(
-                f"{share:.2%}, **{rim:.0%}**, {t['images'][c]:.0f} -> {t['after'][c]:.0f} of {n}"
-            )
+            part = t["pixels"][c] / max(t["pixels"].sum(), 1)
+            images = f"{t['images'][c]:.0f} -> {t['after'][c]:.0f} of {n}"
+            cells.append(f"{part:.2%}, **{t['share'][c]:.0%}**, {images}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

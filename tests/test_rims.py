@@ -109,6 +109,7 @@ def test_rim_counts_per_class() -> None:
     assert counts["images"][TRUCK] == counts["after"][TRUCK] == 2
     assert counts["rims"][POLE] == counts["pixels"][POLE] == 2 * 8  # one pixel wide
     assert counts["after"][POLE] == 0 and counts["images"][CAR] == 0
+    assert counts["share"][TRUCK] == pytest.approx(32 / 57) and counts["share"][CAR] == 0
     small = street()[:8]  # another size, and chunks of one: the same counts per image
     mixed = rims.rim_counts([street(), small, street()], labels.NUM_CLASSES, chunk=1)
     alone = rims.rim_counts([small], labels.NUM_CLASSES)

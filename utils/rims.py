@@ -103,9 +103,9 @@ def rim_free_mapper(mapper: Callable, class_ids: Sequence[int]) -> Callable:
 
 
 def rim_counts(id_images: Iterable, num_classes: int, chunk: int = 64) -> dict[str, np.ndarray]:
-    """Per class over label id images: ``pixels``, ``rims`` (pixels a 3x3 opening removes),
-    ``images`` holding the class and images holding it ``after`` the opening. Images of one
-    size are opened ``chunk`` at a time (one TensorFlow call each)."""
+    """Per class over label id images: ``pixels``, ``rims`` (pixels a 3x3 opening removes) and
+    their ``share`` of the pixels, ``images`` holding the class and images holding it ``after``
+    the opening. Images of one size are opened ``chunk`` at a time (one TensorFlow call each)."""
     every = list(range(num_classes))
     totals = {k: np.zeros(num_classes) for k in ("pixels", "rims", "images", "after")}
 
@@ -128,4 +128,5 @@ def rim_counts(id_images: Iterable, num_classes: int, chunk: int = 64) -> dict[s
         batch.append(ids)
     if batch:
         add(batch)
+    totals["share"] = totals["rims"] / np.maximum(totals["pixels"], 1)
     return totals

@@ -204,8 +204,8 @@ def mapping_examples(
 
 def rim_shares(counts: dict[str, np.ndarray], classes: Sequence[str], title: str) -> Figure:
     """Bars of each class's share of rim pixels (``utils.rims.rim_counts``) in its colour; the
-    ``classes`` whose rims training leaves out are hatched."""
-    share = counts["rims"] / np.maximum(counts["pixels"], 1)
+    ``classes`` that ``--clean-rims`` names alone (and the secondary score) are hatched."""
+    share = counts["share"]
     colours = labels.train_colours() / 255.0
     fig, ax = plt.subplots(figsize=(10, 5.5))
     y = np.arange(len(labels.CLASS_NAMES))
@@ -222,7 +222,7 @@ def rim_shares(counts: dict[str, np.ndarray], classes: Sequence[str], title: str
     ax.set_xlabel("% of the class's labelled pixels removed by a 3x3 opening (rims)")
     ax.set_ylabel("class")
     ax.legend(handles=[Patch(facecolor="white", edgecolor="black", hatch="//",
-                             label="left out of the training loss (clean_rims)")],
+                             label="rim classes (--clean-rims alone)")],
               loc="lower right", fontsize="small")  # fmt: skip
     ax.set_title(title)
     fig.tight_layout()
