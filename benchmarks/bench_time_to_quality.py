@@ -131,6 +131,12 @@ RECIPES: dict[str, dict] = {
     "rims": dict(variant="model2", image_size=128, clean_rims=RIM_CLASSES),
     # the same for the vehicles only: the model scores wall rims (sky and building edges) as wall
     "rims_vehicles": dict(variant="model2", image_size=128, clean_rims=("truck", "bus", "train")),
+    # class scores brought to the input size by a learnt pixel shuffle (4 scores per class and
+    # half-size cell) instead of bilinear upsampling
+    "shuffle": dict(variant="model2", image_size=128, architecture={"head": "shuffle"}),
+    # photos in the street's own proportions (2:1, as the camera took them; the pair files
+    # squeeze them to 1:1): 96 x 192 px, 1.125x the pixels of 128 x 128 and 1.5x the width
+    "wide96": dict(variant="model2", image_size=96, image_width=192),
 }
 
 

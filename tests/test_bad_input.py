@@ -167,6 +167,12 @@ def test_2_image_size_must_fit_the_variant_divisor() -> None:
     assert train.TrainConfig(variant="model2", image_size=48, architecture=full_size).check()
     small = train.TrainConfig(variant="model1", image_size=12, architecture={"widths": (8, 16)})
     assert small.check()  # two poolings: 4 divides 12
+    wide = train.TrainConfig(variant="model2", image_size=96, image_width=192).check()
+    assert wide.size == wide.train_size == (96, 192)  # (height, width): the street's proportions
+    with pytest.raises(checks.ParameterError, match="image_width=200: must be 0 .* multiple of 32"):
+        train.TrainConfig(variant="model2", image_size=96, image_width=200).check()
+    with pytest.raises(checks.ParameterError, match="crop_size=128: must be .* up to .*96, 192"):
+        train.TrainConfig(variant="model2", image_size=96, image_width=192, crop_size=128).check()
 
 
 def test_2_train_cli_refuses_bad_options_before_creating_anything(

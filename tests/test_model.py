@@ -64,6 +64,8 @@ def test_bad_arguments() -> None:
         model.build_unet(3, (96, 96), stem_stride=3)
     with pytest.raises(ValueError, match="context"):
         model.build_unet(3, (64, 64), context="aspp")
+    with pytest.raises(ValueError, match="head must be one of .*got 'nearest'"):
+        model.build_unet(3, (64, 64), stem_stride=2, head="nearest")
     with pytest.raises(ValueError, match="unknown variant 'model3'"):
         model.build_unet(3, (64, 64), "model3")
 
@@ -122,6 +124,7 @@ def test_missing_files_are_named(tmp_path: Path) -> None:
         dict(stem_stride=4, stem_width=8, residual=True, separable=True),
         dict(stem_stride=2, residual=True, separable=True, full_res=4),
         dict(stem_stride=4, stem_width=8, residual=True, separable=True, full_res=4),
+        dict(stem_stride=2, residual=True, separable=True, head="shuffle"),
     ],
 )
 def test_stem_and_pyramid_pooling_shapes_and_gradients(arch: dict) -> None:
@@ -145,6 +148,8 @@ def test_stem_and_pyramid_pooling_shapes_and_gradients(arch: dict) -> None:
     if arch.get("full_res"):  # class scores at the input size, from the photo's own detail
         assert net.get_layer("refine_full").output.shape[1:] == (64, 64, 4)
         assert net.get_layer("detail_conv1").input.shape[1:] == (64, 64, 3)
+    if arch.get("head") == "shuffle":  # 4 scores per class at half size, shuffled to full
+        assert net.get_layer("class_scores").output.shape[1:] == (32, 32, 20)
     if arch.get("context") == "ppm":
         assert net.get_layer("bottleneck_pool1").output.shape[1:3] == (1, 1)
     if arch.get("separable"):  # depthwise 3x3 + pointwise 1x1 under the same layer names
@@ -153,6 +158,20 @@ def test_stem_and_pyramid_pooling_shapes_and_gradients(arch: dict) -> None:
         plain = model.build_unet(5, (64, 64), "model1", widths=(8, 16), bridge=16,
                                  **{**arch, "separable": False})  # fmt: skip
         assert net.count_params() < 0.6 * plain.count_params()
+
+
+def test_pixel_shuffle_puts_each_score_in_its_own_pixel(tmp_path: Path) -> None:
+    """Channel (2i + j) * C + c of a half-size cell becomes class c at pixel (i, j) of its 2x2
+    block, for any input size, and a saved model with the layer loads back the same."""
+    cells = np.arange(2 * 3 * 8, dtype="float32").reshape(1, 2, 3, 8)  # C = 2 classes
+    out = np.asarray(model.PixelShuffle(2)(cells))
+    assert out.shape == (1, 4, 6, 2)
+    for i, j, c in [(0, 0, 0), (0, 1, 1), (1, 0, 0), (1, 1, 1)]:
+        np.testing.assert_array_equal(out[0, i::2, j::2, c], cells[0, :, :, (2 * i + j) * 2 + c])
+    net = model.build_unet(5, (None, None), "model2", widths=(8, 16), bridge=16, head="shuffle")
+    x = np.random.default_rng(0).random((1, 64, 96, 3), dtype=np.float32)
+    net.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "m.keras")(x), net(x), atol=1e-5)
 
 
 def test_any_size_input_for_crop_training() -> None:

@@ -22,6 +22,7 @@ VARIANT_DEFAULTS = {
 WHOLE_FIELDS = {
     "epochs": 1, "batch_size": 1, "max_train_images": 0, "max_val_images": 0, "seed": 0,
     "lr_patience": 0, "stop_patience": 0, "snapshot_samples": 1, "crop_size": 0,
+    "image_width": 0,
 }  # fmt: skip
 NUMBER_FIELDS = {
     "learning_rate": {"above": 0}, "warmup_epochs": {"minimum": 0}, "max_zoom": {"minimum": 1},
@@ -38,6 +39,7 @@ class TrainConfig:
     variant: str = "model1"
     architecture: dict = dataclasses.field(default_factory=dict)  # overrides of the variant's spec
     image_size: int = 128  # whole photos at this size: evaluation, prediction (and training)
+    image_width: int = 0  # 0: square photos; N: image_size high and N wide (e.g. 96 x 192)
     crop_size: int = 0  # 0: train on whole photos; N: on random-scale NxN crops (utils.augment)
     epochs: int = 12
     train_minutes: float = 0.0  # > 0: as many epochs as fit this many minutes here (utils.budget)
@@ -70,7 +72,7 @@ class TrainConfig:
     @property
     def size(self) -> tuple[int, int]:
         """The model's input size for whole photos (height, width): evaluation and prediction."""
-        return (self.image_size, self.image_size)
+        return (self.image_size, self.image_width or self.image_size)
 
     @property
     def train_size(self) -> tuple[int, int]:
@@ -120,8 +122,11 @@ class TrainConfig:
         if checks.whole("image_size", self.image_size, divisor) % divisor:
             why = f"must be a multiple of {divisor} for {self.variant} (its poolings and stem)"
             raise checks.ParameterError("image_size", self.image_size, why)
-        if self.crop_size % divisor or self.crop_size > self.image_size:
-            why = f"must be 0 or a multiple of {divisor} up to image_size={self.image_size}"
+        if self.image_width % divisor:
+            why = f"must be 0 (square) or a multiple of {divisor} for {self.variant}"
+            raise checks.ParameterError("image_width", self.image_width, why)
+        if self.crop_size % divisor or self.crop_size > min(self.size):
+            why = f"must be 0 or a multiple of {divisor} up to the photo's size {self.size}"
             raise checks.ParameterError("crop_size", self.crop_size, why)
         if self.mixed_precision not in ("auto", "off"):
             try:

@@ -11,13 +11,11 @@ convolutions are depthwise-separable (a depthwise 3x3, then a pointwise 1x1), of
 96, 128 and a bridge of 256 with spatial dropout. On the project's 2-core CPU the stem cut a
 step to a third of the same blocks at full size, and the separable blocks buy the wider widths
 for less time than plain ones at 32-96 (0.45 M parameters against 1.46 M): more epochs fit a
-35-minute budget, and that wins (measured in ``benchmarks/bench_time_to_quality.py``, see the
-README of ``Semantic_out_2/``). ``UNetSpec`` also offers pyramid pooling at the bridge and a
-stride-4 stem for 256 px input (the blocks at a quarter of it, a refine block at half), both
-measured and left as options, and a refine block at the input size (``full_res``) that gives a
-stem's class scores full-resolution detail. Built for input size ``(None, None)``, a UNet takes
-any multiple of ``input_divisor``: training on random-scale crops (``TrainConfig.crop_size``)
-and scoring whole photos at ``image_size``.
+35-minute budget, and that wins (``benchmarks/bench_time_to_quality.py``; the README of
+``Semantic_out_2/``). ``UNetSpec`` also offers, measured and left as options: pyramid pooling at
+the bridge, a stride-4 stem for 256 px input, a refine block at the input size (``full_res``)
+and a pixel-shuffle head (``head``). Built for input size ``(None, None)``, a UNet takes any
+multiple of ``input_divisor`` (training on crops, scoring whole photos).
 
 Layer names other code relies on (notebooks 05-06): ``encoder_1`` .. ``encoder_{depth}`` (block
 output before pooling), ``bottleneck`` (bridge output), ``decoder_1`` .. ``decoder_{depth}``
@@ -51,6 +49,7 @@ EPOCH_WEIGHTS = "epoch_{epoch:03d}.weights.h5"  # Keras formats {epoch} counting
 BN_MOMENTUM = 0.9  # Keras default 0.99 lags far behind in short runs (a few hundred steps)
 PPM_BINS = (1, 2, 4)
 CONTEXTS = ("none", "ppm")
+HEADS = ("bilinear", "shuffle")
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,8 @@ class UNetSpec:
     full_res: int = 0  # > 0 (with a stem): a 3x3 conv of the photo of this width (``detail``),
     # joined to the decoder's output upsampled to the input size by a ``refine_full`` block of
     # this width, whose class scores are then the logits (no upsampling of the scores)
+    head: str = "bilinear"  # a stem's half-size class scores to the input size: "bilinear", or
+    # "shuffle": 4 scores per class and cell, one per pixel of its 2x2 block (DUC, Wang 2018)
 
 
 SPECS = {
@@ -86,9 +87,28 @@ SPECS = {
 }
 # Model 2 before the strided stem (the GPU 256 px run and earlier results were measured with it).
 FULL_SIZE_MODEL2 = {"stem_stride": 1, "widths": (24, 48, 72, 96), "bridge": 192, "separable": False}
-# Model 2 before depthwise-separable blocks (results up to that switch): plain 3x3 convolutions
-# at narrower widths.
+# Model 2 before depthwise-separable blocks: plain 3x3 convolutions at narrower widths.
 STANDARD_MODEL2 = {"separable": False, "widths": (32, 48, 72, 96), "bridge": 192}
+
+
+@keras.saving.register_keras_serializable(package="cityscapes_unet")
+class PixelShuffle(layers.Layer):
+    """Depth to space: (B, H, W, s*s*C) -> (B, s*H, s*W, C). Keras has the op but no layer."""
+
+    def __init__(self, scale: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def call(self, x):  # noqa: ANN001, ANN201
+        return keras.ops.depth_to_space(x, self.scale)
+
+    def compute_output_shape(self, shape: tuple) -> tuple:
+        b, h, w, c = shape
+        s = self.scale
+        return (b, h and h * s, w and w * s, c and c // (s * s))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "scale": self.scale}
 
 
 def input_divisor(spec: UNetSpec) -> int:
@@ -102,6 +122,8 @@ def check_spec(spec: UNetSpec) -> UNetSpec:
         raise ValueError(f"context must be one of {CONTEXTS}, got {spec.context!r}")
     if spec.stem_stride not in (1, 2, 4):
         raise ValueError(f"stem_stride must be 1, 2 or 4, got {spec.stem_stride!r}")
+    if spec.head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, got {spec.head!r}")
     if spec.full_res and spec.stem_stride == 1:
         raise ValueError(f"full_res={spec.full_res} needs a stem (stem_stride 2 or 4)")
     if spec.upsampling not in ("bilinear", "transpose"):
@@ -211,6 +233,7 @@ def build_unet(
     context: str | None = None,
     separable: bool | None = None,
     full_res: int | None = None,
+    head: str | None = None,
 ) -> keras.Model:
     """A functional UNet: float32 photos in [0, 1] (B, H, W, 3) -> float32 logits (B, H, W, C).
 
@@ -230,6 +253,7 @@ def build_unet(
         context=context,
         separable=separable,
         full_res=full_res,
+        head=head,
     )
     check_spec(spec)
     h, w = (None if s is None else int(s) for s in input_size)
@@ -274,6 +298,9 @@ def build_unet(
     # Logits stay float32 under mixed precision: losses and argmax need the full range.
     if spec.stem_stride == 1 or spec.full_res:
         logits = layers.Conv2D(num_classes, 1, name="logits", dtype="float32")(x)
+    elif spec.head == "shuffle":  # a learnt 2x2 block of scores per half-size cell
+        x = layers.Conv2D(4 * num_classes, 1, name="class_scores", dtype="float32")(x)
+        logits = PixelShuffle(2, name="logits", dtype="float32")(x)
     else:  # class scores at half size, bilinearly upsampled to the input size
         x = layers.Conv2D(num_classes, 1, name="class_scores", dtype="float32")(x)
         logits = layers.UpSampling2D(2, interpolation="bilinear", name="logits", dtype="float32")(x)

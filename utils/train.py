@@ -310,7 +310,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--epochs", type=int, default=d.epochs)
     ap.add_argument("--minutes", type=float, default=d.train_minutes,
                     help="as many epochs as fit these minutes (overrides --epochs)")  # fmt: skip
-    ap.add_argument("--image-size", type=int, default=d.image_size)
+    ap.add_argument("--image-size", type=int, default=d.image_size, help="photo height (and width)")
+    ap.add_argument("--image-width", type=int, default=0, help="photo width, if not square")
     ap.add_argument("--crop-size", type=int, default=d.crop_size,
                     help="train on random-scale crops of this size (0: whole photos)")  # fmt: skip
     ap.add_argument("--batch-size", type=int, default=0, help="0: the variant's (16 or 8)")
@@ -352,16 +353,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         chosen["clean_rims"] = rims.RIM_CLASSES
     overrides = {k: v for k, v in chosen.items() if v is not None}
     overrides.update(
-        epochs=args.epochs,
-        train_minutes=args.minutes,
-        image_size=args.image_size,
-        crop_size=args.crop_size,
-        batch_size=args.batch_size,
-        max_train_images=args.max_train,
-        max_val_images=args.max_val,
-        seed=args.seed,
+        epochs=args.epochs, train_minutes=args.minutes, image_size=args.image_size,
+        image_width=args.image_width, crop_size=args.crop_size, batch_size=args.batch_size,
+        max_train_images=args.max_train, max_val_images=args.max_val, seed=args.seed,
         mixed_precision=args.precision,
-    )
+    )  # fmt: skip
     return (TrainConfig.plain(**overrides) if args.plain else TrainConfig(**overrides)).check()
 
 

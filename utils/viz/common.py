@@ -66,11 +66,14 @@ def show_images(
     ncols: int | None = None,
     size: float = 3.0,
 ) -> Figure:
-    """A grid of images with a title each, axes hidden."""
+    """A grid of images with a title each, axes hidden; rows as high as the images need (wide
+    photos, e.g. 96 x 192, get lower rows)."""
     n = len(images)
     ncols = ncols or n
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    height, width = np.shape(images[0])[:2]
+    row = size * min(1.0, height / width + 0.15)  # + room for the titles
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, row * nrows), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, image, title in zip(axes.ravel(), images, titles, strict=False):

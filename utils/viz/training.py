@@ -38,7 +38,9 @@ def prediction_rows(
 ) -> Figure:
     """One row per image: photo | ground truth | prediction, in the mapping's class colours."""
     n = len(photos)
-    fig = _figure((9.5, 2.45 * n + 0.6), pyplot)
+    height, width = np.shape(photos[0])[:2]
+    row = 2.3 * height / width + 0.25  # images about 2.3 in wide (wide photos: lower rows)
+    fig = _figure((9.5, max(row * n + 0.6, 3.6)), pyplot)  # 3.6: the legend's height
     axes = fig.subplots(n, 3, squeeze=False)
     colours = mapping.display_colours
     for i, row in enumerate(axes):
@@ -56,11 +58,12 @@ def prediction_rows(
             ax.set_title(name if i == 0 else "", fontsize="small")
         if row_titles:
             row[0].set_ylabel(row_titles[i], fontsize="small")
+    shown = _classes_shown(mapping, truths, preds)
     class_legend(
-        axes[n // 2, 2], _classes_shown(mapping, truths, preds), mapping.class_names, colours
+        fig, shown, mapping.class_names, colours, loc="center right", bbox_to_anchor=(1, 0.5)
     )
     fig.suptitle(title, fontsize="medium")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.83, 1))  # the legend to the right of the grid
     return fig
 
 
