@@ -17,20 +17,21 @@ SIZE = 32
 CLASSES = ("road", "sky", "car", "vegetation")
 
 
-def _save_folder(net: keras.Model, folder: Path, input_size: int = SIZE) -> Path:
+def _save_folder(net: keras.Model, folder: Path, input_size: int = SIZE, width: int = 0) -> Path:
     """A model folder as training leaves it (model.keras, config.json, mapping.json)."""
     folder.mkdir(parents=True, exist_ok=True)
     net.save(folder / model.MODEL_FILE)
     ColourMapping.palette().save(folder / model.MAPPING_FILE)
-    config = {"variant": "model1", "input_size": [input_size, input_size], "num_classes": 19}
+    size = [input_size, width or input_size]
+    config = {"variant": "model1", "input_size": size, "num_classes": 19}
     runio.save_json(config, folder / model.CONFIG_FILE)
     return folder
 
 
-def colour_model(size: int = SIZE) -> keras.Model:
+def colour_model(size: int = SIZE, width: int = 0) -> keras.Model:
     """A 'perfect' model for photos painted in class colours: logits = -distance to each colour."""
     k = labels.train_colours().astype(np.float32) / 255.0  # (19, 3)
-    inputs = keras.Input((size, size, 3))
+    inputs = keras.Input((size, width or size, 3))
     conv = keras.layers.Conv2D(19, 1, name="logits")
     out = conv(inputs)
     # -|x - k|^2 = 2 x.k - |k|^2 - |x|^2; the last term is the same for every class.
@@ -75,6 +76,21 @@ def test_perfect_prediction_scores_one(perfect, tmp_path: Path, capsys) -> None:
     assert {k for k, v in result["per_class_iou"].items() if v is not None} == set(CLASSES)
     assert (tmp_path / "confusion_matrix.png").stat().st_size > 10_000
     assert "mean IoU             1.0000" in capsys.readouterr().out
+
+
+def test_wide_input_is_scored_at_the_labels_size(perfect, tmp_path: Path) -> None:  # noqa: ANN001
+    """A model that reads photos 32 high and 64 wide (the street's proportions) is scored at
+    the labels' own 64 x 64, and its predictions are written at the photos' size."""
+    _, pairs = perfect
+    folder = _save_folder(colour_model(32, 64), tmp_path / "wide", input_size=32, width=64)
+    result = evaluate.evaluate(folder, sorted(pairs.iterdir()), tmp_path / "o")
+    assert result["pixels"] == 5 * 64 * 64 and result["at_input_size"]["pixels"] == 5 * 32 * 64
+    assert result["at_input_size"]["pixel_accuracy"] == 1.0  # 16 px blocks stay exact at 32 x 64
+    assert result["pixel_accuracy"] > 0.95  # only the rows at block edges are upsampled
+    assert (
+        predict.main(["--model", str(folder), "--input", str(pairs), "--out", str(tmp_path)]) == 0
+    )
+    assert cv2.imread(str(tmp_path / "0.png")).shape[:2] == (64, 64)
 
 
 def test_evaluate_uses_the_validation_split(perfect, tmp_path: Path) -> None:  # noqa: ANN001
