@@ -196,7 +196,7 @@ def run_recipe(  # noqa: ANN201
         print(f"{name}: epoch {epoch}  {minutes:5.1f} min  native mIoU {miou:.4f}", flush=True)
         runio.save_json(results, out / "results.json")
 
-    score = NativeScore(splits.val, mapping, (cfg.image_size,) * 2, record)
+    score = NativeScore(splits.val, mapping, cfg.size, record)
     run_dir = out / "runs" / name  # the trained model stays: utils.evaluate can score it
     train.train(
         splits,

@@ -133,3 +133,23 @@ def test_readme_gpu_command_trains_the_measured_recipe() -> None:
         assert params["IMAGE_SIZE"] == gpu.SIZE
         assert params["LEARNING_RATE"] == gpu.RECIPE.learning_rate
         assert params["BATCH_SIZE"] == gpu.RECIPE.batch_size
+
+
+def test_time_to_quality_trains_and_scores_wide_photos(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recipe at 32 x 64 px (the street's proportions) trains and is scored after each epoch
+    at the labels' own size, on the same photos as training."""
+    from utils import data, synthetic
+
+    ttq = load("bench_time_to_quality")
+    tiny = dict(variant="model2", image_size=32, image_width=64, batch_size=4,
+                architecture={"widths": (8, 16), "bridge": 16})  # fmt: skip
+    monkeypatch.setitem(ttq.RECIPES, "tiny_wide", tiny)
+    root = synthetic.generate(tmp_path / "sample", n_train=8, n_val=4, seed=0, progress=False)
+    results: dict = {}
+    ttq.run_recipe("tiny_wide", data.find_dataset(root), 0, tmp_path / "out", results, epochs=2)
+    curve = results["tiny_wide"]["curve"]
+    assert [c["epoch"] for c in curve] == [1, 2] and 0 < curve[-1]["mean_iou"] <= 1
+    config = model.load_config(tmp_path / "out" / "runs" / "tiny_wide" / "models" / "model2")
+    assert config["input_size"] == [32, 64]
