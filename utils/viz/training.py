@@ -161,7 +161,9 @@ def epoch_grid(
     """Rows = validation images; columns = photo, truth, then the prediction after each epoch."""
     epochs = list(preds_by_epoch)
     n, ncols = len(photos), 2 + len(epochs)
-    fig, axes = plt.subplots(n, ncols, figsize=(2.1 * ncols, 2.1 * n + 0.6), squeeze=False)
+    height, width = np.shape(photos[0])[:2]
+    size = (2.1 * ncols + 1.8, max((2.0 * height / width + 0.25) * n + 0.6, 3.6))
+    fig, axes = plt.subplots(n, ncols, figsize=size, squeeze=False)  # + 1.8 in: the legend
     colours = mapping.display_colours
     for i in range(n):
         images = [photos[i], labels.colourise(truths[i], colours)]
@@ -173,9 +175,11 @@ def epoch_grid(
             if i == 0:
                 ax.set_title(name, fontsize="small")
     shown = _classes_shown(mapping, truths, *preds_by_epoch.values())
-    class_legend(axes[n // 2, -1], shown, mapping.class_names, colours)
+    class_legend(
+        fig, shown, mapping.class_names, colours, loc="center right", bbox_to_anchor=(1, 0.5)
+    )
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1 - 1.8 / size[0], 1))
     return fig
 
 
