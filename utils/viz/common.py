@@ -35,7 +35,7 @@ def save_figure(fig: Figure, run_dir: str | os.PathLike, name: str, dpi: int = 1
 
 
 def class_legend(
-    ax: plt.Axes,
+    ax: plt.Axes | plt.Figure,  # an axes, or a whole figure (a legend beside its grid)
     class_ids: Sequence[int] | None = None,
     names: Sequence[str] = labels.CLASS_NAMES,
     colours: np.ndarray | None = None,
@@ -66,14 +66,11 @@ def show_images(
     ncols: int | None = None,
     size: float = 3.0,
 ) -> Figure:
-    """A grid of images with a title each, axes hidden; rows as high as the images need (wide
-    photos, e.g. 96 x 192, get lower rows)."""
+    """A grid of images with a title each, axes hidden."""
     n = len(images)
     ncols = ncols or n
     nrows = int(np.ceil(n / ncols))
-    height, width = np.shape(images[0])[:2]
-    row = size * min(1.0, height / width + 0.15)  # + room for the titles
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, row * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, image, title in zip(axes.ravel(), images, titles, strict=False):

@@ -14,11 +14,27 @@ from utils.colours import ColourMapping
 from utils.viz.common import class_legend
 
 CURVES = (("loss", "loss"), ("pixel_accuracy", "pixel accuracy"), ("mean_iou", "mean IoU"))
+LEGEND_WIDTH = 1.8  # inches beside an image grid for its class legend
 
 
 def _figure(figsize: tuple[float, float], pyplot: bool) -> Figure:
     """A pyplot figure (shown in notebooks) or a detached one (for callbacks: no global state)."""
     return plt.figure(figsize=figsize) if pyplot else Figure(figsize=figsize)
+
+
+def _grid_size(photos: np.ndarray, ncols: int, cell: float) -> tuple[float, float]:
+    """Figure size for rows of ``ncols`` images ``cell`` inches wide, as high as the photos'
+    proportions need (wide 96 x 192 photos: lower rows), and the class legend beside them."""
+    height, width = np.shape(photos[0])[:2]
+    rows = (cell * height / width + 0.25) * len(photos) + 0.6  # + titles
+    return (cell * ncols + LEGEND_WIDTH, max(rows, 3.6))  # 3.6 in: the legend's own height
+
+
+def _legend_beside(fig: Figure, shown: Sequence[int], mapping: ColourMapping) -> None:
+    """The legend of the classes ``shown``, to the right of the grid; lays the figure out."""
+    names, colours = mapping.class_names, mapping.display_colours
+    class_legend(fig, shown, names, colours, loc="center right", bbox_to_anchor=(1, 0.5))
+    fig.tight_layout(rect=(0, 0, 1 - LEGEND_WIDTH / fig.get_figwidth(), 1))
 
 
 def _classes_shown(mapping: ColourMapping, *id_images: np.ndarray) -> list[int]:
@@ -38,9 +54,7 @@ def prediction_rows(
 ) -> Figure:
     """One row per image: photo | ground truth | prediction, in the mapping's class colours."""
     n = len(photos)
-    height, width = np.shape(photos[0])[:2]
-    row = 2.3 * height / width + 0.25  # images about 2.3 in wide (wide photos: lower rows)
-    fig = _figure((9.5, max(row * n + 0.6, 3.6)), pyplot)  # 3.6: the legend's height
+    fig = _figure(_grid_size(photos, 3, cell=2.55), pyplot)
     axes = fig.subplots(n, 3, squeeze=False)
     colours = mapping.display_colours
     for i, row in enumerate(axes):
@@ -58,12 +72,8 @@ def prediction_rows(
             ax.set_title(name if i == 0 else "", fontsize="small")
         if row_titles:
             row[0].set_ylabel(row_titles[i], fontsize="small")
-    shown = _classes_shown(mapping, truths, preds)
-    class_legend(
-        fig, shown, mapping.class_names, colours, loc="center right", bbox_to_anchor=(1, 0.5)
-    )
     fig.suptitle(title, fontsize="medium")
-    fig.tight_layout(rect=(0, 0, 0.83, 1))  # the legend to the right of the grid
+    _legend_beside(fig, _classes_shown(mapping, truths, preds), mapping)
     return fig
 
 
@@ -161,9 +171,7 @@ def epoch_grid(
     """Rows = validation images; columns = photo, truth, then the prediction after each epoch."""
     epochs = list(preds_by_epoch)
     n, ncols = len(photos), 2 + len(epochs)
-    height, width = np.shape(photos[0])[:2]
-    size = (2.1 * ncols + 1.8, max((2.0 * height / width + 0.25) * n + 0.6, 3.6))
-    fig, axes = plt.subplots(n, ncols, figsize=size, squeeze=False)  # + 1.8 in: the legend
+    fig, axes = plt.subplots(n, ncols, figsize=_grid_size(photos, ncols, cell=2.1), squeeze=False)
     colours = mapping.display_colours
     for i in range(n):
         images = [photos[i], labels.colourise(truths[i], colours)]
@@ -174,12 +182,8 @@ def epoch_grid(
             ax.axis("off")
             if i == 0:
                 ax.set_title(name, fontsize="small")
-    shown = _classes_shown(mapping, truths, *preds_by_epoch.values())
-    class_legend(
-        fig, shown, mapping.class_names, colours, loc="center right", bbox_to_anchor=(1, 0.5)
-    )
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0, 1 - 1.8 / size[0], 1))
+    _legend_beside(fig, _classes_shown(mapping, truths, *preds_by_epoch.values()), mapping)
     return fig
 
 
