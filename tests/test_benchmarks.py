@@ -43,6 +43,27 @@ def test_gpu_flip_batches_move_photo_and_label_together() -> None:
     assert np.array_equal(photos[:, :, 0], np.full((n, 4, 3), 255))  # the source is untouched
 
 
+def test_gpu_batches_draw_rare_photos_by_repeat_factor() -> None:
+    """``FlipBatches(repeat=...)`` keeps the steps per epoch and lists photo 0 (factor 3) about
+    three times an epoch, as ``utils.sampling`` does in tf.data."""
+    gpu = load("gpu_256")
+    n = 20
+    photos = np.zeros((n, 2, 2, 3), np.uint8)
+    ids = np.tile(np.arange(n, dtype=np.uint8)[:, None, None], (1, 2, 2))
+    repeat = np.ones(n)
+    repeat[0] = 3.0
+    batches = gpu.FlipBatches(photos, ids, batch=5, seed=0, repeat=repeat)
+    seen = []
+    for _ in range(50):
+        assert len(batches) == 4
+        seen += [int(y[0, 0]) for i in range(len(batches)) for y in batches[i][1]]
+        batches.on_epoch_end()
+    assert len(seen) == 50 * n
+    counts = np.bincount(seen, minlength=n) / 50
+    assert counts[0] == pytest.approx(3 * n / 22, abs=0.2)  # 3 of 22 listed, 20 kept
+    assert counts[1:].mean() == pytest.approx(n / 22, abs=0.05)
+
+
 def test_every_gpu_screen_recipe_names_its_network() -> None:
     """A screen recipe without ``architecture`` would silently train ``RECIPE``'s network (the
     full-size model 2): the third and fourth screens did, meaning today's model 2."""

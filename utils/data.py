@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import checks
+from utils import checks, sampling
 from utils.checks import DatasetError, check_pair_shape  # noqa: F401 - also used as data.*
 
 log = logging.getLogger(__name__)
@@ -355,6 +355,7 @@ def make_dataset(
     seed: int = 0,
     check: bool = True,
     native_labels: bool = False,
+    rare_repeat: float = 0.0,
 ):  # noqa: ANN201 - returns tf.data.Dataset
     """The input pipeline: (photo float32 in [0, 1], class ids uint8) batches of known shape.
 
@@ -362,8 +363,8 @@ def make_dataset(
     (``label_mapper``, e.g. ``ColourMapping.tf_apply``) -> cache -> shuffle -> batch -> float
     -> prefetch. Augmentation (``utils.augment``) is mapped over the result, after the cache, so
     that every epoch draws new transforms. ``check`` decodes every file once first
-    (:func:`check_files`) so that bad files are named up front, all of them, rather than one
-    failing mid-epoch. ``native_labels`` keeps the labels at their own resolution (scoring).
+    (:func:`check_files`): bad files are named up front. ``native_labels``: labels at their own
+    size (scoring). ``rare_repeat`` > 0: rare classes' photos more often (``utils.sampling``).
     """
     import tensorflow as tf
 
@@ -390,7 +391,7 @@ def make_dataset(
     if cache:
         ds = ds.cache(cache if isinstance(cache, str) else "")
     if shuffle:
-        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+        ds = sampling.shuffled(ds, len(paths), seed, rare_repeat)
     ds = ds.batch(batch_size)
 
     def to_float(photo, ids):  # noqa: ANN001, ANN202

@@ -82,7 +82,8 @@ def prepare(
     common = dict(batch_size=cfg.batch_size, seed=cfg.seed, check=check)
     rim_ids = rims.class_ids_of(cfg.clean_rims, mapping.class_names)
     mapper = rims.rim_free_mapper(mapping.tf_apply, rim_ids) if rim_ids else mapping.tf_apply
-    train_ds = data.make_dataset(train_files, cfg.size, shuffle=True, **common, label_mapper=mapper)
+    sampled = dict(shuffle=True, rare_repeat=cfg.rare_repeat, label_mapper=mapper)
+    train_ds = data.make_dataset(train_files, cfg.size, **common, **sampled)
     val_ds = data.make_dataset(val_files, cfg.size, **common, label_mapper=mapping.tf_apply)
     counts = weights = None
     if count_classes:
@@ -330,6 +331,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--clean-rims", nargs="*", default=None, metavar="CLASS",
                     help="void these classes' JPEG rims in training; alone: wall truck bus "
                     "train (utils.rims)")  # fmt: skip
+    ap.add_argument("--rare-repeat", type=float, default=None, metavar="T",
+                    help="rare classes' photos more often (utils.sampling)")  # fmt: skip
     ap.add_argument("--max-train", type=int, default=0, help="use at most N training pairs")
     ap.add_argument("--max-val", type=int, default=0, help="use at most N validation pairs")
     ap.add_argument("--mapping", default="", help="colour mapping JSON (default: palette)")
@@ -348,7 +351,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     chosen = {"variant": args.variant, "learning_rate": args.lr, "schedule": args.schedule,
               "augment": args.augment, "class_weights": args.class_weights,
               "dice_weight": args.dice, "lovasz_weight": args.lovasz,
-              "hard_pixels": args.hard_pixels, "clean_rims": args.clean_rims}  # fmt: skip
+              "hard_pixels": args.hard_pixels, "clean_rims": args.clean_rims,
+              "rare_repeat": args.rare_repeat}  # fmt: skip
     if args.clean_rims == []:  # the flag alone: the measured rim classes
         chosen["clean_rims"] = rims.RIM_CLASSES
     overrides = {k: v for k, v in chosen.items() if v is not None}
