@@ -214,7 +214,7 @@ def test_utils_has_no_import_loops() -> None:
     )
 
 
-@pytest.mark.parametrize("module", ["utils.labels", "utils.runio"])
+@pytest.mark.parametrize("module", ["utils.labels", "utils.runio", "utils.sampling"])
 def test_foundation_modules_import_nothing_from_utils(module: str) -> None:
     assert import_graph()[module] == {}
 

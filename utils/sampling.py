@@ -9,6 +9,8 @@ and once more with probability ``r - floor(r)``, shuffles the list and keeps as 
 there are: the same number of steps, more of them on rare classes.
 
 tf.data has weighted sampling between datasets but none by element, hence the few lines here.
+``utils.train.prepare`` counts the class weights' pixels on one epoch as drawn, so the weights
+balance what the model is shown.
 A class counts as present from ``min_share`` of a photo's pixels on: JPEG blur paints one- or
 two-pixel rims of wall or truck colour into most label images (``utils.rims``).
 """
