@@ -31,6 +31,7 @@ def test_repeat_rare_draws_rare_photos_more_often_in_epochs_of_the_same_length()
     photos = np.arange(n, dtype=np.uint8)[:, None, None, None] * np.ones((1, 4, 4, 3), np.uint8)
     ids = np.zeros((n, 4, 4), np.uint8)
     ids[0] = 1  # class 1 in photo 0 only: share 1/40, factor sqrt(0.1 * 40) = 2
+    ids[5] = 255  # all void: no class, listed once like the rest
     ds = tf.data.Dataset.from_tensor_slices((photos, ids)).cache()
     epochs = sampling.shuffled(ds, n, seed=3, rare_repeat=0.1)
     assert int(epochs.cardinality()) == n
@@ -43,6 +44,7 @@ def test_repeat_rare_draws_rare_photos_more_often_in_epochs_of_the_same_length()
     # photo 0 is listed twice among 41 entries, then 40 are kept: 40 * 2/41 = 1.95 per epoch
     assert counts[0] / 30 == pytest.approx(1.95, abs=0.1)
     assert counts[1:].mean() / 30 == pytest.approx(40 / 41, abs=0.02)
+    assert counts[5] / 30 == pytest.approx(40 / 41, abs=0.15)  # the all-void photo too
     for p, y in epochs.take(5).as_numpy_iterator():  # photo and label stay together
         assert (y == 1).all() == (p[0, 0, 0] == 0)
 

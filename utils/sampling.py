@@ -65,7 +65,7 @@ def repeat_rare(ds, count: int, threshold: float, seed: int = 0, min_share: floa
 
     def times(element, draw):  # noqa: ANN001, ANN202
         photo, ids = element
-        r = tf.reduce_max(factors * present(photo, ids))
+        r = tf.maximum(1.0, tf.reduce_max(factors * present(photo, ids)))  # all void: once
         u = tf.cast(draw % (1 << 24), tf.float32) / float(1 << 24)
         n = tf.floor(r) + tf.cast(u < r - tf.floor(r), tf.float32)
         return tf.data.Dataset.from_tensors((photo, ids)).repeat(tf.cast(n, tf.int64))
