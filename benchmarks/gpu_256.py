@@ -288,7 +288,7 @@ def screen(
         rfs = recipe.pop("rfs", 0.0)
         cfg = replace(RECIPE, **recipe)
         size = cfg.size
-        repeat = sampling.photo_factors(ids[:n_train], classes, rfs) if rfs else None
+        repeat = sampling.photo_factors(ids[:n_train], rfs) if rfs else None
         batches = FlipBatches(
             resized(photos[:n_train], size), resized(ids[:n_train], size, nearest=True),
             cfg.batch_size, cfg.seed, photo, repeat,

@@ -20,7 +20,7 @@ def test_photo_factor_is_its_rarest_class_and_rims_do_not_count() -> None:
     ids[0, :5] = 1  # class 1 (100 pixels) in one photo of eight: share 1/8
     ids[1:, 0, :1] = 1  # one pixel of class 1 in the others: a rim, under min_share
     ids[2, 10:] = 255  # void is no class
-    factors = sampling.photo_factors(ids, num_classes=2, threshold=0.5, min_share=0.01)
+    factors = sampling.photo_factors(ids, threshold=0.5, min_share=0.01)
     np.testing.assert_allclose(factors, [2.0] + [1.0] * 7)  # sqrt(0.5 / (1/8)) = 2
 
 

@@ -30,13 +30,17 @@ def class_factors(shares: np.ndarray, threshold: float) -> np.ndarray:
     return np.where(shares > 0, np.maximum(1.0, np.sqrt(threshold / safe)), 1.0)
 
 
-def photo_factors(
-    ids: np.ndarray, num_classes: int, threshold: float, min_share: float = MIN_SHARE
-) -> np.ndarray:
+def photo_factors(ids: np.ndarray, threshold: float, min_share: float = MIN_SHARE) -> np.ndarray:
     """Each photo's repeat factor from a stack of class-id images (N, H, W)."""
-    least = min_share * ids[0].size
-    present = np.stack([np.bincount(i.ravel(), minlength=VOID + 1)[:num_classes] for i in ids])
-    present = present >= least
+    counts = np.stack([np.bincount(i.ravel(), minlength=VOID + 1) for i in ids])
+    return factors_from_counts(counts, ids[0].size, threshold, min_share)
+
+
+def factors_from_counts(
+    counts: np.ndarray, pixels: int, threshold: float, min_share: float = MIN_SHARE
+) -> np.ndarray:
+    """Each photo's repeat factor from its pixels per class id (N, 256; void last, ignored)."""
+    present = counts[:, :VOID] >= min_share * pixels
     factors = class_factors(present.mean(axis=0), threshold)
     return np.where(present, factors, 1.0).max(axis=1)
 
@@ -51,26 +55,26 @@ def shuffled(ds, count: int, seed: int = 0, rare_repeat: float = 0.0):  # noqa: 
 
 def repeat_rare(ds, count: int, threshold: float, seed: int = 0, min_share: float = MIN_SHARE):  # noqa: ANN001, ANN201 - tf.data
     """``ds`` (unbatched (photo, ids), ``count`` elements, cached) as a shuffled epoch of
-    ``count`` photos drawn by repeat factor. One pass over ``ds`` first finds the classes'
-    shares (and fills its cache)."""
+    ``count`` photos drawn by repeat factor. One pass over ``ds`` first counts each photo's
+    class pixels (and fills its cache); the factors are then looked up by position."""
     import tensorflow as tf
 
-    def present(_photo, ids):  # noqa: ANN001, ANN202
-        counts = tf.math.bincount(tf.cast(tf.reshape(ids, [-1]), tf.int32), minlength=VOID + 1)
-        least = tf.cast(tf.size(ids), tf.float32) * min_share
-        return tf.cast(tf.cast(counts[:VOID], tf.float32) >= least, tf.float32)
+    def class_pixels(_photo, ids):  # noqa: ANN001, ANN202
+        flat = tf.cast(tf.reshape(ids, [-1]), tf.int32)
+        return tf.math.bincount(flat, minlength=VOID + 1, maxlength=VOID + 1), tf.size(ids)
 
-    shares = ds.map(present).reduce(tf.zeros(VOID), lambda a, b: a + b).numpy() / count
-    factors = tf.constant(class_factors(shares, threshold), tf.float32)
+    counts, pixels = zip(*ds.map(class_pixels).as_numpy_iterator(), strict=True)
+    factors = factors_from_counts(np.stack(counts), int(pixels[0]), threshold, min_share)
+    factors = tf.constant(factors, tf.float32)
 
     def times(element, draw):  # noqa: ANN001, ANN202
-        photo, ids = element
-        r = tf.maximum(1.0, tf.reduce_max(factors * present(photo, ids)))  # all void: once
+        i, (photo, ids) = element
+        r = factors[i]
         u = tf.cast(draw % (1 << 24), tf.float32) / float(1 << 24)
         n = tf.floor(r) + tf.cast(u < r - tf.floor(r), tf.float32)
         return tf.data.Dataset.from_tensors((photo, ids)).repeat(tf.cast(n, tf.int64))
 
     draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-    listed = tf.data.Dataset.zip(ds, draws).flat_map(times)
+    listed = tf.data.Dataset.zip(ds.enumerate(), draws).flat_map(times)
     picked = listed.shuffle(2 * count, seed=seed, reshuffle_each_iteration=True)
     return picked.take(count).apply(tf.data.experimental.assert_cardinality(count))
