@@ -139,9 +139,6 @@ RECIPES: dict[str, dict] = {
     "wide96": dict(variant="model2", image_size=96, image_width=192),
     # photos holding rare classes (train, motorcycle, rider, bus) more often (utils.sampling)
     "wide96_rfs": dict(variant="model2", image_size=96, image_width=192, rare_repeat=0.1),
-    # a moving average of the weights (momentum 0.999: about the last three epochs' steps) is
-    # validated and saved (TrainConfig.ema)
-    "wide96_ema": dict(variant="model2", image_size=96, image_width=192, ema=0.999),
     # twice the channels in the two deepest levels and the bridge (3 x 6 cells at 96 x 192),
     # where they cost least: 1.16x the step, 1.9x the parameters
     "wide96_deep": dict(

@@ -29,7 +29,7 @@ NUMBER_FIELDS = {
     "dice_weight": {"minimum": 0}, "train_minutes": {"minimum": 0},
     "budget_stretch": {"minimum": 1},
     "lovasz_weight": {"minimum": 0}, "hard_pixels": {"minimum": 0, "maximum": 0.99},
-    "rare_repeat": {"minimum": 0, "maximum": 1}, "ema": {"minimum": 0, "maximum": 0.9999},
+    "rare_repeat": {"minimum": 0, "maximum": 1},
 }  # fmt: skip
 
 
@@ -57,7 +57,6 @@ class TrainConfig:
     hard_pixels: float = 0.0  # 0: cross-entropy on every pixel; 0.25: on each image's hardest 25 %
     clean_rims: tuple[str, ...] = ()  # classes whose JPEG rims are void in training (utils.rims)
     rare_repeat: float = 0.0  # > 0: photos with rare classes more often (utils.sampling)
-    ema: float = 0.0  # > 0: validate and save a moving average of the weights, this momentum
     max_train_images: int = 0  # 0 = all
     max_val_images: int = 0
     seed: int = 0

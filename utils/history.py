@@ -109,19 +109,14 @@ def training_callbacks(
     stop_patience: int,
     lr_patience: int | None = None,
     extra: Sequence[keras.callbacks.Callback] = (),
-    averaged: bool = False,
 ) -> list[keras.callbacks.Callback]:
     """Checkpoints (best + every epoch), LR and stopping rules, logs, ``extra``, then the backup.
 
     ``lr_patience``: halve the learning rate after that many epochs without progress (None: no).
     On a resumed run the best-model checkpoint starts from the best mIoU of the earlier epochs.
-    ``averaged`` (an optimizer with ``use_ema``): validation, checkpoints, logs and ``extra`` see
-    the moving average of the weights (``AveragedWeights``); training and the backup the weights.
     """
     best_so_far = max((r.get(MONITOR, -1.0) for r in previous), default=None)
-    swap = [AveragedWeights()] if averaged else []
     callbacks = [
-        *swap,
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.ModelCheckpoint(
             model_dir / model.MODEL_FILE,
@@ -137,7 +132,6 @@ def training_callbacks(
         *tensorboard_callback(model_dir / "tensorboard"),
         HistoryWriter(model_dir, previous),
         *extra,
-        *(s.back() for s in swap),  # the backup resumes training from the weights, not the average
         keras.callbacks.BackupAndRestore(model_dir / "backup"),  # last: after the epoch is saved
     ]
     if lr_patience is not None:
@@ -148,31 +142,6 @@ def training_callbacks(
             ),
         )
     return callbacks
-
-
-class AveragedWeights(keras.callbacks.SwapEMAWeights):
-    """The optimizer's moving average of the weights (``use_ema``) in the model for validation
-    and for the callbacks after this one at the end of each epoch; ``back()`` is a callback that
-    puts the weights back (before the backup is written and the next epoch trains).
-
-    Keras's own ``SwapEMAWeights(swap_on_epoch=True)`` keeps the average in the model until the
-    next epoch begins, so the resume backup would hold the average as the weights.
-    """
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if not self._ema_weights_in_model:
-            self._swap_variables()
-            self._ema_weights_in_model = True
-
-    def back(self) -> keras.callbacks.Callback:
-        """The callback that swaps the weights back in at the end of the epoch."""
-
-        def weights_back(epoch: int, logs: dict | None = None) -> None:
-            if self._ema_weights_in_model:
-                self._swap_variables()
-                self._ema_weights_in_model = False
-
-        return keras.callbacks.LambdaCallback(on_epoch_end=weights_back)
 
 
 def tensorboard_callback(folder: Path) -> list[keras.callbacks.Callback]:

@@ -73,9 +73,9 @@ def prepare(
     """The one preparation step shared by ``train``, the preview and the benchmarks.
 
     Datasets at the configured size (training: shuffled, augmented per ``cfg.augment``, the rims
-    of ``cfg.clean_rims`` void: ``utils.rims``), and, with ``count_classes``, the class pixel
-    counts (one pass that also fills the cache) and the class weights. ``check=False`` skips the
-    full decode check of files already checked.
+    of ``cfg.clean_rims`` void: ``utils.rims``), and,
+    with ``count_classes``, the class pixel counts (one pass that also fills the cache) and the
+    class weights. ``check=False`` skips the full decode check of files already checked.
     """
     train_files = splits.train[: cfg.max_train_images or None]
     val_files = splits.val[: cfg.max_val_images or None]
@@ -118,17 +118,16 @@ def snapshot_samples(
 def compile_model(
     net: keras.Model, cfg: TrainConfig, num_classes: int, weights: np.ndarray | None, steps: int
 ) -> float | keras.optimizers.schedules.LearningRateSchedule:
-    """Adam (constant / plateau / warm-up + cosine; with ``cfg.ema``, a moving average of the
-    weights), the segmentation loss, the CM metric; returns the learning rate or its schedule.
+    """Adam (constant / plateau / warm-up + cosine), the segmentation loss, the CM metric;
+    returns the learning rate or its schedule.
 
     The optimizer's slots are created here, eagerly (in the caller's strategy scope): left to
     the first training step, they would be created while Keras traces it, and TensorFlow then
     traces the whole step a second time (seconds per model; the results are the same).
     """
     rate = cfg.learning_rate_schedule(steps)
-    averaged = dict(use_ema=True, ema_momentum=cfg.ema) if cfg.ema else {}
     net.compile(
-        optimizer=keras.optimizers.Adam(rate, **averaged),
+        optimizer=keras.optimizers.Adam(rate),
         loss=cfg.loss(num_classes, weights),
         metrics=[metrics.ConfusionMatrixMetric(num_classes)],
     )
@@ -278,7 +277,6 @@ def train(
             stop_patience=cfg.stop_patience,
             lr_patience=cfg.lr_patience if cfg.schedule == "plateau" else None,
             extra=[snapshot, *extra_callbacks],
-            averaged=bool(cfg.ema),
         )
         start = time.perf_counter()
         net.fit(
@@ -324,15 +322,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--class-weights", choices=losses.CLASS_WEIGHT_METHODS, default=None)
     ap.add_argument("--dice", type=float, default=None, help="weight of the soft Dice term")
     ap.add_argument("--lovasz", type=float, default=None, help="weight of a Lovasz-softmax term")
-    ap.add_argument("--hard-pixels", type=float, default=None,
-                    help="cross-entropy on the hardest pixels, this fraction (0: all)")  # fmt: skip
+    ap.add_argument(
+        "--hard-pixels",
+        type=float,
+        default=None,
+        help="cross-entropy on each photo's hardest pixels, this fraction (0: all)",
+    )
     ap.add_argument("--clean-rims", nargs="*", default=None, metavar="CLASS",
                     help="void these classes' JPEG rims in training; alone: wall truck bus "
                     "train (utils.rims)")  # fmt: skip
     ap.add_argument("--rare-repeat", type=float, default=None, metavar="T",
                     help="rare classes' photos more often (utils.sampling)")  # fmt: skip
-    ap.add_argument("--ema", type=float, default=None, metavar="MOMENTUM",
-                    help="validate and save a moving average of the weights")  # fmt: skip
     ap.add_argument("--max-train", type=int, default=0, help="use at most N training pairs")
     ap.add_argument("--max-val", type=int, default=0, help="use at most N validation pairs")
     ap.add_argument("--mapping", default="", help="colour mapping JSON (default: palette)")
@@ -352,7 +352,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
               "augment": args.augment, "class_weights": args.class_weights,
               "dice_weight": args.dice, "lovasz_weight": args.lovasz,
               "hard_pixels": args.hard_pixels, "clean_rims": args.clean_rims,
-              "rare_repeat": args.rare_repeat, "ema": args.ema}  # fmt: skip
+              "rare_repeat": args.rare_repeat}  # fmt: skip
     if args.clean_rims == []:  # the flag alone: the measured rim classes
         chosen["clean_rims"] = rims.RIM_CLASSES
     overrides = {k: v for k, v in chosen.items() if v is not None}
