@@ -29,7 +29,7 @@ NUMBER_FIELDS = {
     "dice_weight": {"minimum": 0}, "train_minutes": {"minimum": 0},
     "budget_stretch": {"minimum": 1},
     "lovasz_weight": {"minimum": 0}, "hard_pixels": {"minimum": 0, "maximum": 0.99},
-    "rare_repeat": {"minimum": 0, "maximum": 1},
+    "rare_repeat": {"minimum": 0, "maximum": 1}, "weight_decay": {"minimum": 0},
 }  # fmt: skip
 
 
@@ -47,6 +47,7 @@ class TrainConfig:
     budget_stretch: float = budget.STRETCH  # a budgeted run may grow to this x its plan (1: never)
     batch_size: int = 0  # photos per step; 0: the variant's own (VARIANT_DEFAULTS)
     learning_rate: float = 0.0  # Adam's peak; 0: the variant's own (VARIANT_DEFAULTS)
+    weight_decay: float = 0.0  # > 0: AdamW, kernels shrink by rate x this per step (not BN, bias)
     schedule: str = "cosine"  # constant | plateau (ReduceLROnPlateau) | cosine (per step)
     warmup_epochs: float = 0.5
     augment: str = "photo"  # none | flip | full (+ zoom, jitter) | photo (+ gamma, contrast)
@@ -105,6 +106,15 @@ class TrainConfig:
         return budget.WarmupCosine(
             self.learning_rate, steps * self.epochs, int(round(self.warmup_epochs * steps))
         )
+
+    def optimizer(self, rate) -> keras.optimizers.Optimizer:  # noqa: ANN001 - float or schedule
+        """Adam, or AdamW with ``weight_decay`` (decoupled, Loshchilov & Hutter) on the
+        convolution kernels only: batch-norm scales and offsets and biases are left alone."""
+        if not self.weight_decay:
+            return keras.optimizers.Adam(rate)
+        adamw = keras.optimizers.AdamW(rate, weight_decay=self.weight_decay)
+        adamw.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
+        return adamw
 
     def check(self) -> TrainConfig:
         """Raise ``checks.ParameterError`` (a ``ValueError``) naming a field of the wrong type

@@ -127,7 +127,7 @@ def compile_model(
     """
     rate = cfg.learning_rate_schedule(steps)
     net.compile(
-        optimizer=keras.optimizers.Adam(rate),
+        optimizer=cfg.optimizer(rate),
         loss=cfg.loss(num_classes, weights),
         metrics=[metrics.ConfusionMatrixMetric(num_classes)],
     )
