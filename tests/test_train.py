@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, write_image
 
-from utils import augment, budget, history, labels, losses, train
+from utils import augment, budget, history, labels, losses, model, train
 from utils.labels import IGNORE_ID
 
 SCENE_CLASSES = ("sky", "building", "road", "car", "vegetation")
@@ -110,6 +110,25 @@ def test_peak_learning_rate_is_the_variants_own_unless_given() -> None:
     assert train.TrainConfig(variant="model2").learning_rate == 4e-3  # the strided-stem UNet
     assert train.TrainConfig(variant="model2", learning_rate=1e-3).learning_rate == 1e-3
     assert train.TrainConfig.plain(variant="model2").learning_rate == 1e-3
+
+
+def test_weight_decay_shrinks_kernels_only() -> None:
+    assert isinstance(train.TrainConfig(variant="model2").optimizer(1e-3), keras.optimizers.Adam)
+    args = train.parse_args(["--data", "d", "--out", "o", "--weight-decay", "0.5"])
+    cfg = train.config_from_args(args)
+    net = model.build_unet(3, (32, 32), "model1", widths=(4, 8), bridge=8)
+    opt = cfg.optimizer(0.1)
+    assert isinstance(opt, keras.optimizers.AdamW) and opt.weight_decay == 0.5
+    net.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
+    zero = np.zeros((2, 32, 32, 3), np.float32)
+    for v in net.trainable_variables:  # zero gradients wherever the photo is black
+        if "gamma" not in v.path:
+            v.assign(np.full(v.shape, 0.5 if "kernel" in v.path else 0.0, np.float32))
+    before = {v.path: np.array(v) for v in net.trainable_variables}
+    net.train_on_batch(zero, np.zeros((2, 32, 32), np.int32))
+    for v in net.trainable_variables:
+        shrunk = np.abs(np.array(v)).sum() < np.abs(before[v.path]).sum() - 1e-6
+        assert shrunk == ("kernel" in v.path), v.path  # BN scales, offsets and biases kept
 
 
 def test_lovasz_term_is_one_minus_iou_on_hard_predictions() -> None:

@@ -317,6 +317,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                     help="train on random-scale crops of this size (0: whole photos)")  # fmt: skip
     ap.add_argument("--batch-size", type=int, default=0, help="0: the variant's (16 or 8)")
     ap.add_argument("--lr", type=float, default=None, help="peak learning rate")
+    ap.add_argument("--weight-decay", type=float, default=None, help="AdamW's decay (0: Adam)")
     ap.add_argument("--schedule", choices=SCHEDULES, default=None)
     ap.add_argument("--augment", choices=augment.AUGMENT_MODES, default=None)
     ap.add_argument("--class-weights", choices=losses.CLASS_WEIGHT_METHODS, default=None)
@@ -352,7 +353,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
               "augment": args.augment, "class_weights": args.class_weights,
               "dice_weight": args.dice, "lovasz_weight": args.lovasz,
               "hard_pixels": args.hard_pixels, "clean_rims": args.clean_rims,
-              "rare_repeat": args.rare_repeat}  # fmt: skip
+              "rare_repeat": args.rare_repeat, "weight_decay": args.weight_decay}  # fmt: skip
     if args.clean_rims == []:  # the flag alone: the measured rim classes
         chosen["clean_rims"] = rims.RIM_CLASSES
     overrides = {k: v for k, v in chosen.items() if v is not None}
