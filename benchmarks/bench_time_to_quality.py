@@ -137,6 +137,8 @@ RECIPES: dict[str, dict] = {
     # photos in the street's own proportions (2:1, as the camera took them; the pair files
     # squeeze them to 1:1): 96 x 192 px, 1.125x the pixels of 128 x 128 and 1.5x the width
     "wide96": dict(variant="model2", image_size=96, image_width=192),
+    # the real-data default before weight decay (plain Adam), as every earlier recipe ran
+    "wide96_adam": dict(variant="model2", image_size=96, image_width=192, weight_decay=0.0),
     # photos holding rare classes (train, motorcycle, rider, bus) more often (utils.sampling)
     "wide96_rfs": dict(variant="model2", image_size=96, image_width=192, rare_repeat=0.1),
     # twice the channels in the two deepest levels and the bridge (3 x 6 cells at 96 x 192),

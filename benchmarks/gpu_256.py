@@ -45,7 +45,7 @@ JPEG_QUALITY = 90
 # 2e-3), flips for augmentation (what ``FlipBatches`` does), mixed float16.
 RECIPE = TrainConfig(
     variant="model2", architecture=model.FULL_SIZE_MODEL2, learning_rate=2e-3, image_size=SIZE,
-    batch_size=16, augment="flip", mixed_precision="mixed_float16",
+    batch_size=16, augment="flip", mixed_precision="mixed_float16", weight_decay=0.0,
 )  # fmt: skip
 
 
@@ -135,9 +135,9 @@ def photometric(x: np.ndarray, rng: np.random.Generator, which: np.ndarray) -> n
 
 
 def compile_recipe(net: keras.Model, weights: np.ndarray, steps: int, cfg: TrainConfig) -> None:
-    """Adam on ``cfg``'s schedule and the segmentation loss, as ``utils.train.compile_model``."""
+    """Adam(W) on ``cfg``'s schedule and the segmentation loss, as ``utils.train.compile_model``."""
     loss = cfg.loss(len(weights), weights)
-    net.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate_schedule(steps)), loss=loss)
+    net.compile(optimizer=cfg.optimizer(cfg.learning_rate_schedule(steps)), loss=loss)
 
 
 def held_out_scores(

@@ -146,7 +146,7 @@ def test_1_a_truncated_real_pair_is_named(real_data: Path, tmp_path: Path) -> No
         ("mixed_precision", "float13", "mixed_precision='float13': choose 'auto', 'off'"),
         ("hard_pixels", 1.0, "hard_pixels=1.0: must be a number >= 0 and <= 0.99"),
         ("lovasz_weight", -1, "lovasz_weight=-1: must be a number >= 0"),
-        ("weight_decay", -0.05, "weight_decay=-0.05: must be a number >= 0"),
+        ("weight_decay", "0.05", "weight_decay='0.05': must be a finite number"),
     ],
 )
 def test_2_train_config_names_field_value_and_what_is_allowed(

@@ -154,6 +154,7 @@ def test_readme_gpu_command_trains_the_measured_recipe() -> None:
         assert params["IMAGE_SIZE"] == gpu.SIZE
         assert params["LEARNING_RATE"] == gpu.RECIPE.learning_rate
         assert params["BATCH_SIZE"] == gpu.RECIPE.batch_size
+        assert params["WEIGHT_DECAY"] == gpu.RECIPE.weight_decay  # plain Adam, as measured
 
 
 def test_time_to_quality_trains_and_scores_wide_photos(

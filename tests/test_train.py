@@ -113,7 +113,10 @@ def test_peak_learning_rate_is_the_variants_own_unless_given() -> None:
 
 
 def test_weight_decay_shrinks_kernels_only() -> None:
-    assert isinstance(train.TrainConfig(variant="model2").optimizer(1e-3), keras.optimizers.Adam)
+    assert type(train.TrainConfig(variant="model1").optimizer(1e-3)) is keras.optimizers.Adam
+    assert train.TrainConfig(variant="model2").weight_decay == 0.05  # measured: Semantic_out_2
+    assert train.TrainConfig(variant="model2", weight_decay=0).weight_decay == 0  # plain Adam
+    assert train.TrainConfig.plain(variant="model2").weight_decay == 0
     args = train.parse_args(["--data", "d", "--out", "o", "--weight-decay", "0.5"])
     cfg = train.config_from_args(args)
     net = model.build_unet(3, (32, 32), "model1", widths=(4, 8), bridge=8)
