@@ -127,10 +127,10 @@ def test_weight_decay_shrinks_kernels_only() -> None:
     for v in net.trainable_variables:  # zero gradients wherever the photo is black
         if "gamma" not in v.path:
             v.assign(np.full(v.shape, 0.5 if "kernel" in v.path else 0.0, np.float32))
-    before = {v.path: np.array(v) for v in net.trainable_variables}
+    before = {v.path: v.numpy() for v in net.trainable_variables}
     net.train_on_batch(zero, np.zeros((2, 32, 32), np.int32))
     for v in net.trainable_variables:
-        shrunk = np.abs(np.array(v)).sum() < np.abs(before[v.path]).sum() - 1e-6
+        shrunk = np.abs(v.numpy()).sum() < np.abs(before[v.path]).sum() - 1e-6
         assert shrunk == ("kernel" in v.path), v.path  # BN scales, offsets and biases kept
 
 
