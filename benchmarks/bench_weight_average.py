@@ -37,7 +37,7 @@ def reestimate_batch_norm(net: keras.Model, batches) -> None:  # noqa: ANN001 - 
     layer's momentum is set to 1 - 1/t for the t-th batch, so the moving values end as the plain
     mean of the batches' statistics.
     """
-    norms = [x for x in net._flatten_layers() if isinstance(x, keras.layers.BatchNormalization)]
+    norms = [x for x in net.layers if isinstance(x, keras.layers.BatchNormalization)]
     kept = [x.momentum for x in norms]
     for t, (photos, _) in enumerate(batches, start=1):
         for x in norms:
@@ -71,26 +71,23 @@ def main() -> None:
     averaged = model.build_from_config(config)
     averaged.set_weights(average_weights(args.model, args.first, args.last))
     last = model.load_epoch(args.model, args.last)
-    rows = [
-        ("best epoch (model.keras)", best),
-        (f"epoch {args.last}", last),
-        (f"mean of epochs {args.first}-{args.last}, batch-norm statistics averaged", averaged),
-    ]
-    print(f"{len(val)} held-out files, {len(train)} training files, input {size}")
-    print("| weights | native mIoU | pixel acc. |\n|---|---|---|")
-    for name, net in rows:
+    mean = f"mean of epochs {args.first}-{args.last}"
+    candidates = {f"epoch {args.last}": last, mean: averaged}
+
+    def row(name: str, net: keras.Model) -> None:
         score = evaluate.score_model(net, val, mapping, size, check=False)
         print(f"| {name} | {score['mean_iou']:.4f} | {score['pixel_accuracy']:.3f} |", flush=True)
-    for name, net in rows[1:]:
+
+    print(f"{len(val)} held-out files, {len(train)} training files, input {size}")
+    print("| weights | native mIoU | pixel acc. |\n|---|---|---|")
+    row("best epoch (model.keras)", best)
+    for name, net in candidates.items():
+        row(f"{name}, batch-norm statistics as saved (the mean's: averaged)", net)
+    for name, net in candidates.items():
         start = time.perf_counter()
         reestimate_batch_norm(net, batches())
-        score = evaluate.score_model(net, val, mapping, size, check=False)
         seconds = time.perf_counter() - start
-        print(
-            f"| {name.split(',')[0]}, batch-norm statistics re-estimated ({seconds:.0f} s) | "
-            f"{score['mean_iou']:.4f} | {score['pixel_accuracy']:.3f} |",
-            flush=True,
-        )
+        row(f"{name}, batch-norm statistics re-estimated ({seconds:.0f} s)", net)
 
 
 if __name__ == "__main__":

@@ -73,9 +73,9 @@ def prepare(
     """The one preparation step shared by ``train``, the preview and the benchmarks.
 
     Datasets at the configured size (training: shuffled, augmented per ``cfg.augment``, the rims
-    of ``cfg.clean_rims`` void: ``utils.rims``), and,
-    with ``count_classes``, the class pixel counts (one pass that also fills the cache) and the
-    class weights. ``check=False`` skips the full decode check of files already checked.
+    of ``cfg.clean_rims`` void: ``utils.rims``), and, with ``count_classes``, the class pixel
+    counts (one pass that also fills the cache) and the class weights. ``check=False`` skips the
+    full decode check of files already checked.
     """
     train_files = splits.train[: cfg.max_train_images or None]
     val_files = splits.val[: cfg.max_val_images or None]
@@ -118,7 +118,8 @@ def snapshot_samples(
 def compile_model(
     net: keras.Model, cfg: TrainConfig, num_classes: int, weights: np.ndarray | None, steps: int
 ) -> float | keras.optimizers.schedules.LearningRateSchedule:
-    """Adam (constant / plateau / warm-up + cosine), the segmentation loss, the CM metric;
+    """The recipe's optimizer (``TrainConfig.optimizer``: Adam, or AdamW with a weight decay)
+    on its rate (constant / plateau / warm-up + cosine), the segmentation loss, the CM metric;
     returns the learning rate or its schedule.
 
     The optimizer's slots are created here, eagerly (in the caller's strategy scope): left to
@@ -323,12 +324,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--class-weights", choices=losses.CLASS_WEIGHT_METHODS, default=None)
     ap.add_argument("--dice", type=float, default=None, help="weight of the soft Dice term")
     ap.add_argument("--lovasz", type=float, default=None, help="weight of a Lovasz-softmax term")
-    ap.add_argument(
-        "--hard-pixels",
-        type=float,
-        default=None,
-        help="cross-entropy on each photo's hardest pixels, this fraction (0: all)",
-    )
+    ap.add_argument("--hard-pixels", type=float, default=None,
+                    help="cross-entropy on this fraction of each photo's hardest pixels (0: all)")  # fmt: skip
     ap.add_argument("--clean-rims", nargs="*", default=None, metavar="CLASS",
                     help="void these classes' JPEG rims in training; alone: wall truck bus "
                     "train (utils.rims)")  # fmt: skip
