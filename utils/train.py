@@ -325,7 +325,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--dice", type=float, default=None, help="weight of the soft Dice term")
     ap.add_argument("--lovasz", type=float, default=None, help="weight of a Lovasz-softmax term")
     ap.add_argument("--hard-pixels", type=float, default=None,
-                    help="cross-entropy on this fraction of each photo's hardest pixels (0: all)")  # fmt: skip
+                    help="cross-entropy on this share of the hardest pixels (0: all)")  # fmt: skip
     ap.add_argument("--clean-rims", nargs="*", default=None, metavar="CLASS",
                     help="void these classes' JPEG rims in training; alone: wall truck bus "
                     "train (utils.rims)")  # fmt: skip
