@@ -159,6 +159,19 @@ RECIPES: dict[str, dict] = {
         image_width=192,
         architecture={"widths": (32, 64, 128, 192), "bridge": 384},
     ),
+    # the default at two thirds of its height and width (0.44x the pixels): the early phase of
+    # progressive resizing
+    "wide64": dict(variant="model2", image_size=64, image_width=128),
+    # twice the default's weight decay (0.05 was taken from ConvNeXt, not tuned)
+    "wide96_wd01": dict(variant="model2", image_size=96, image_width=192, weight_decay=0.1),
+    # the narrower first level with the default's weight decay, for the epochs its 0.83x step
+    # affords in the default's compute (--epochs 19 against the default's 16)
+    "wide96_narrow_wd": dict(
+        variant="model2",
+        image_size=96,
+        image_width=192,
+        architecture={"widths": (32, 64, 128, 192), "bridge": 384},
+    ),
 }
 
 
