@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 from bench_time_to_quality import RECIPES, NativeScore  # noqa: E402
 
-from utils import budget, data, model, runio, train  # noqa: E402
+from utils import budget, data, evaluate, model, runio, train  # noqa: E402
 from utils.colours import ColourMapping  # noqa: E402
 
 
@@ -74,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     net.make_train_function(force=True)  # a fresh trace for the full-size photos
     net.fit(full.train_ds, initial_epoch=args.early_epochs, epochs=args.epochs, **fit)
     net.save(out / "model.keras")
+    for tta in ("none", "flip"):  # the last epoch's model, as the benchmark's runs are read
+        scores = evaluate.score_model(net, splits.val, mapping, cfg.size, tta=tta, check=False)
+        entry[f"final_{tta}"] = scores
+        print(f"{name}: TTA {tta}: native mIoU {scores['mean_iou']:.4f}", flush=True)
+    runio.save_json(results, out / "results.json")
     return 0
 
 
