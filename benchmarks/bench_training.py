@@ -59,7 +59,7 @@ def project_setup(splits: data.Splits, cfg: train.TrainConfig, mapping: ColourMa
     prep = train.prepare(splits, mapping, cfg)  # counting classes also fills the cache
     net = model.build_unet(mapping.num_classes, cfg.size, cfg.variant, **cfg.architecture)
     train.compile_model(net, cfg, mapping.num_classes, prep.class_weights, prep.steps_per_epoch)
-    photos, truths = train.snapshot_samples(prep.val_files, mapping, cfg)
+    photos, truths = history.snapshot_samples(prep.val_files, mapping, cfg.size)
     timer = EpochTimer()
     callbacks = [
         keras.callbacks.TerminateOnNaN(),

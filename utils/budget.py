@@ -52,7 +52,7 @@ def step_seconds(
     """Seconds of one training step of a compiled ``net`` (after two untimed warm-up steps), on
     ``batches`` of (photos, ids) (e.g. the training dataset, input pipeline included) or, without
     them, on random data of ``batch_size`` x ``size``."""
-    if batches is None:
+    if batches is None:  # else a dataset: taken as far as needed
         rng = np.random.default_rng(0)
         x = rng.random((batch_size, *size, 3), dtype=np.float32)
         y = rng.integers(0, num_classes, (batch_size, *size)).astype(np.uint8)
@@ -141,9 +141,10 @@ class BudgetClock(keras.callbacks.Callback):
     are done, to as many as fit the budget (up to the ceiling); later, shorter only when the
     epochs left would overrun the budget by more than ``TOLERANCE``. ``schedule`` (a
     :class:`WarmupCosine`) is re-fitted to end with the run (``steps`` per epoch). The pace is
-    the median epoch of the fit, its first left out (it includes tracing): one slow epoch
-    (another job for a minute) does not cut the run, a lasting slowdown does within a few
-    epochs."""
+    the median epoch of the fit, its first left out (it includes tracing), and so are the
+    ``early`` epochs on small photos (``utils.progressive``: the full-size phase is its own fit,
+    timed from its second epoch): one slow epoch (another job for a minute) does not cut the
+    run, a lasting slowdown does within a few epochs."""
 
     def __init__(
         self,
@@ -152,10 +153,12 @@ class BudgetClock(keras.callbacks.Callback):
         spent_minutes: float = 0.0,
         planned: int = 0,
         steps: int = 0,
+        early: int = 0,
     ) -> None:
         super().__init__()
         self.budget_s, self.schedule, self.planned = budget_minutes * 60, schedule, planned
         self.steps = steps  # per epoch; 0: the fit's own count
+        self.early = early  # epochs on small photos (utils.progressive): not the pace
         self.seconds, self.lap = spent_minutes * 60, 0.0
         self.laps: list[float] = []  # seconds of this fit's epochs after its first
         self._start: float | None = None
@@ -179,7 +182,7 @@ class BudgetClock(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.on_test_begin()  # no validation this epoch: its training ends here
         done = epoch + 1
-        if epoch > self._first:
+        if epoch > self._first and epoch >= self.early:
             self.laps.append(self.lap)
         if self.budget_s and self.laps and done < self.stop_after:
             pace = float(np.median(self.laps))

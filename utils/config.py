@@ -32,6 +32,7 @@ NUMBER_FIELDS = {
     "budget_stretch": {"minimum": 1},
     "lovasz_weight": {"minimum": 0}, "hard_pixels": {"minimum": 0, "maximum": 0.99},
     "rare_repeat": {"minimum": 0, "maximum": 1}, "weight_decay": {"minimum": 0},
+    "early_share": {"minimum": 0, "maximum": 0.9}, "early_scale": {"above": 0, "maximum": 1},
 }  # fmt: skip
 
 
@@ -44,6 +45,8 @@ class TrainConfig:
     image_size: int = 128  # whole photos at this size: evaluation, prediction (and training)
     image_width: int = 0  # 0: square photos; N: image_size high and N wide (e.g. 96 x 192)
     crop_size: int = 0  # 0: train on whole photos; N: on random-scale NxN crops (utils.augment)
+    early_share: float = 0.0  # > 0: this share of the epochs first, on photos early_scale x
+    early_scale: float = 2 / 3  # the size (progressive resizing: utils.progressive)
     epochs: int = 12
     train_minutes: float = 0.0  # > 0: as many epochs as fit this many minutes here (utils.budget)
     budget_stretch: float = budget.STRETCH  # a budgeted run may grow to this x its plan (1: never)
@@ -86,6 +89,17 @@ class TrainConfig:
     def train_size(self) -> tuple[int, int]:
         """The size of the training batches: the crop, or the whole photo."""
         return (self.crop_size,) * 2 if self.crop_size else self.size
+
+    @property
+    def early_size(self) -> tuple[int, int]:
+        """The photos' size in the first, small-photo epochs (progressive resizing)."""
+        return tuple(int(round(s * self.early_scale)) for s in self.size)
+
+    @property
+    def input_shape(self) -> tuple[int | None, int | None]:
+        """The training model's input size: ``(None, None)`` where training batches differ in
+        size from the whole photos of evaluation (crops, progressive resizing)."""
+        return (None, None) if self.crop_size or self.early_share else self.size
 
     @classmethod
     def plain(cls, **overrides) -> TrainConfig:
@@ -145,6 +159,12 @@ class TrainConfig:
         if self.crop_size % divisor or self.crop_size > min(self.size):
             why = f"must be 0 or a multiple of {divisor} up to the photo's size {self.size}"
             raise checks.ParameterError("crop_size", self.crop_size, why)
+        if self.early_share and (self.crop_size or any(s % divisor for s in self.early_size)):
+            why = (
+                f"gives {self.early_size[0]} x {self.early_size[1]} photos; progressive resizing "
+                f"needs whole photos (no crop_size) of a multiple of {divisor}"
+            )
+            raise checks.ParameterError("early_scale", self.early_scale, why)
         if self.mixed_precision not in ("auto", "off"):
             try:
                 keras.mixed_precision.Policy(self.mixed_precision)

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from utils import model, runio, viz
+from utils import data, model, runio, viz
 from utils.colours import ColourMapping
 from utils.viz import training as viz_training
 
@@ -60,6 +60,24 @@ class EpochSnapshot(keras.callbacks.Callback):
             self.photos, self.truths, preds, self.mapping, title, pyplot=False
         )
         viz.save_png(fig, self.folder / self.pattern.format(epoch=epoch + 1))
+
+
+def snapshot_samples(
+    val_files: Sequence[Path],
+    mapping: ColourMapping,
+    size: Sequence[int],
+    n: int = 4,
+    check: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` fixed validation images (evenly spaced over the split) at ``size`` as NumPy
+    (photos, ids): what :class:`EpochSnapshot` draws."""
+    n = min(n, len(val_files))
+    picks = [val_files[i] for i in np.linspace(0, len(val_files) - 1, n).round().astype(int)]
+    ds = data.make_dataset(
+        picks, size, label_mapper=mapping.tf_apply, batch_size=n, cache=False, check=check
+    )
+    photos, ids = next(iter(ds))
+    return photos.numpy(), ids.numpy()
 
 
 class HistoryWriter(keras.callbacks.Callback):
@@ -132,7 +150,8 @@ def training_callbacks(
         *tensorboard_callback(model_dir / "tensorboard"),
         HistoryWriter(model_dir, previous),
         *extra,
-        keras.callbacks.BackupAndRestore(model_dir / "backup"),  # last: after the epoch is saved
+        # last: after the epoch is saved; kept between the phases of a run (utils.progressive)
+        keras.callbacks.BackupAndRestore(model_dir / "backup", delete_checkpoint=False),
     ]
     if lr_patience is not None:
         callbacks.insert(
@@ -168,6 +187,12 @@ def backup_epoch(backup_dir: Path) -> int:
     if not (backup_dir / "latest.weights.h5").is_file() or not meta.is_file():
         return 0
     return int(json.loads(meta.read_text()).get("epoch", 0))
+
+
+def clear_backup(backup_dir: Path) -> None:
+    """Remove the resume backup's files (the folder stays)."""
+    for p in backup_dir.glob("*") if backup_dir.is_dir() else ():
+        p.unlink()
 
 
 def clear_previous(model_dir: Path, snapshot_dir: Path, pattern: str) -> None:

@@ -39,6 +39,7 @@ from utils import (
     losses,
     metrics,
     model,
+    progressive,
     rims,
     runio,
 )
@@ -59,6 +60,7 @@ class Prepared:
     class_counts: np.ndarray | None  # labelled pixels per class in the training files
     class_weights: np.ndarray | None  # per-class loss weights (None: unweighted)
     batch_size: int
+    early_ds: object = None  # training batches of smaller photos (progressive resizing) or None
 
     @property
     def steps_per_epoch(self) -> int:
@@ -90,7 +92,12 @@ def prepare(
         counts = losses.class_pixel_counts(train_ds, mapping.num_classes)
         weights = losses.class_weight_table(counts, cfg.class_weights)
     train_ds = augment.augment(train_ds, cfg.augment, cfg.seed, cfg.max_zoom, cfg.crop_size)
-    return Prepared(train_ds, val_ds, train_files, val_files, counts, weights, cfg.batch_size)
+    prep = Prepared(train_ds, val_ds, train_files, val_files, counts, weights, cfg.batch_size)
+    if cfg.early_share:  # the same files and recipe at the small size (utils.progressive)
+        small = dataclasses.replace(cfg, image_size=cfg.early_size[0], early_share=0.0,
+                                    image_width=cfg.early_size[1])  # fmt: skip
+        prep.early_ds = prepare(splits, mapping, small, count_classes=False, check=False).train_ds
+    return prep
 
 
 def preview_batch(
@@ -102,30 +109,13 @@ def preview_batch(
     return photos.numpy()[:n], ids.numpy()[:n]
 
 
-def snapshot_samples(
-    val_files: Sequence[Path], mapping: ColourMapping, cfg: TrainConfig, check: bool = True
-):  # noqa: ANN201
-    """Fixed validation images (evenly spaced over the split) as NumPy (photos, ids)."""
-    n = min(cfg.snapshot_samples, len(val_files))
-    picks = [val_files[i] for i in np.linspace(0, len(val_files) - 1, n).round().astype(int)]
-    ds = data.make_dataset(
-        picks, cfg.size, label_mapper=mapping.tf_apply, batch_size=n, cache=False, check=check
-    )
-    photos, ids = next(iter(ds))
-    return photos.numpy(), ids.numpy()
-
-
 def compile_model(
     net: keras.Model, cfg: TrainConfig, num_classes: int, weights: np.ndarray | None, steps: int
 ) -> float | keras.optimizers.schedules.LearningRateSchedule:
-    """The recipe's optimizer (``TrainConfig.optimizer``: Adam, or AdamW with a weight decay)
-    on its rate (constant / plateau / warm-up + cosine), the segmentation loss, the CM metric;
-    returns the learning rate or its schedule.
-
-    The optimizer's slots are created here, eagerly (in the caller's strategy scope): left to
-    the first training step, they would be created while Keras traces it, and TensorFlow then
-    traces the whole step a second time (seconds per model; the results are the same).
-    """
+    """The recipe's optimizer (``TrainConfig.optimizer``) on its rate, loss and CM metric;
+    returns the rate or its schedule. The optimizer's slots are built here, eagerly (in the
+    caller's strategy scope): built in the first step, while Keras traces it, they would make
+    TensorFlow trace the whole step twice (seconds per model; the same results)."""
     rate = cfg.learning_rate_schedule(steps)
     net.compile(
         optimizer=cfg.optimizer(rate),
@@ -139,21 +129,28 @@ def compile_model(
 def fit_to_budget(
     cfg: TrainConfig, splits: data.Splits, num_classes: int, strategy, resumed: Path | None = None,  # noqa: ANN001
     batches=None,  # noqa: ANN001 - the training dataset: its input pipeline is timed too
+    early_batches=None,  # noqa: ANN001 - the small photos' dataset (progressive resizing)
 ) -> TrainConfig:  # fmt: skip
     """``cfg`` with ``epochs`` set to what fits ``cfg.train_minutes`` on this machine
-    (``utils.budget``), timed on ``batches`` when given; a resumed run (its model folder given)
-    keeps the count it started with."""
+    (``utils.budget``), timed on ``batches`` when given (and ``early_batches``: the epochs'
+    mean cost); a resumed run (its model folder given) keeps the count it started with."""
     if resumed is not None:
         epochs = runio.load_json(resumed / model.CONFIG_FILE)["training"]["epochs"]
         return dataclasses.replace(cfg, epochs=epochs)
     steps = math.ceil(len(splits.train[: cfg.max_train_images or None]) / cfg.batch_size)
     keras.utils.set_random_seed(cfg.seed)
     with strategy.scope():  # a throwaway copy of the model
-        size = (None, None) if cfg.crop_size else cfg.size
-        net = model.build_unet(num_classes, size, cfg.variant, **cfg.architecture)
+        net = model.build_unet(num_classes, cfg.input_shape, cfg.variant, **cfg.architecture)
         compile_model(net, cfg, num_classes, None, steps)
-    timed = None if batches is None else batches.repeat().take(budget.TIMED_STEPS + 2)
-    step = budget.step_seconds(net, cfg.batch_size, cfg.train_size, num_classes, batches=timed)
+
+    def timed(ds, size):  # noqa: ANN001, ANN202 - a dataset (repeated: as many as timed) or None
+        net.make_train_function(force=True)  # each size gets its own trace
+        ds = None if ds is None else ds.repeat()
+        return budget.step_seconds(net, cfg.batch_size, size, num_classes, batches=ds)
+
+    step = timed(batches, cfg.train_size)
+    if cfg.early_share:  # the share of the epochs on small photos costs less
+        step = cfg.early_share * timed(early_batches, cfg.early_size) + (1 - cfg.early_share) * step
     epochs = budget.epochs_for(cfg.train_minutes, step, steps)
     log.info(
         "%.2f s per step x %d steps per epoch: %d epochs fit %g minutes (re-planned from the "
@@ -189,11 +186,9 @@ def train(
     resume: bool = True,
     extra_callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> TrainResult:
-    """Train one variant into ``run_dir/models/<variant>/``; resume an interrupted run.
-
-    The returned ``val_scores`` are those of the best epoch on the validation files at the
-    labels' native resolution (``utils.evaluate``), also saved as ``val_metrics.json``.
-    """
+    """Train one variant into ``run_dir/models/<variant>/``; resume an interrupted run. The
+    returned ``val_scores`` (also ``val_metrics.json``) are the best epoch's on the validation
+    files at the labels' native resolution (``utils.evaluate``)."""
     cfg = (cfg or TrainConfig()).check()
     splits = data_root if isinstance(data_root, data.Splits) else data.find_dataset(data_root)
     runio.writable_dir(run_dir)  # validation before anything is created: the output, every file
@@ -208,9 +203,7 @@ def train(
     backup_dir = model_dir / "backup"
     done = history.backup_epoch(backup_dir) if resume else 0
     if not done:
-        if backup_dir.exists():
-            for p in backup_dir.iterdir():
-                p.unlink()
+        history.clear_backup(backup_dir)
         history.clear_previous(model_dir, snapshot_dir, pattern)
     for sub in (model.EPOCHS_DIR, "backup", "tensorboard"):
         (model_dir / sub).mkdir(parents=True, exist_ok=True)
@@ -228,9 +221,13 @@ def train(
         prep = prepare(splits, mapping, cfg, check=False)  # every file was decoded above
         if cfg.train_minutes:  # timed on the training pipeline itself (its cache is filled)
             resumed = model_dir if done else None
-            cfg = fit_to_budget(cfg, splits, num_classes, strategy, resumed, prep.train_ds)
+            cfg = fit_to_budget(
+                cfg, splits, num_classes, strategy, resumed, prep.train_ds, prep.early_ds
+            )
             keras.utils.set_random_seed(cfg.seed)
-        photos, truths = snapshot_samples(prep.val_files, mapping, cfg, check=False)
+        photos, truths = history.snapshot_samples(
+            prep.val_files, mapping, cfg.size, cfg.snapshot_samples, check=False
+        )
         weights = prep.class_weights
         config = {
             "variant": cfg.variant,
@@ -257,8 +254,7 @@ def train(
         runio.save_json(config, model_dir / model.CONFIG_FILE)
 
         with strategy.scope():
-            size = (None, None) if cfg.crop_size else cfg.size  # crops and whole photos
-            net = model.build_unet(num_classes, size, cfg.variant, **cfg.architecture)
+            net = model.build_unet(num_classes, cfg.input_shape, cfg.variant, **cfg.architecture)
             rate = compile_model(net, cfg, num_classes, weights, prep.steps_per_epoch)
         spent = previous[-1].get("train_minutes", 0.0) if previous else 0.0
         epochs = cfg.epochs  # the fit's length; a budgeted run's clock ends it after its plan
@@ -266,8 +262,9 @@ def train(
         if cfg.train_minutes:  # a resumed run goes on with its clock's last plan
             planned = int((previous[-1].get("epochs_planned") if previous else 0) or cfg.epochs)
             epochs = budget.epochs_ceiling(cfg.epochs, cfg.budget_stretch)
+        early = progressive.early_epochs(cfg.early_share, cfg.epochs) if prep.early_ds else 0
         clock = budget.BudgetClock(  # logs train_minutes and epochs_planned
-            cfg.train_minutes, rate, spent, planned, prep.steps_per_epoch
+            cfg.train_minutes, rate, spent, planned, prep.steps_per_epoch, early
         )
         snapshot = history.EpochSnapshot(
             photos, truths, snapshot_dir, pattern, mapping, history.variant_label(cfg.variant)
@@ -279,17 +276,19 @@ def train(
             lr_patience=cfg.lr_patience if cfg.schedule == "plateau" else None,
             extra=[snapshot, *extra_callbacks],
         )
+        phases = [(prep.early_ds, early)] if early else []  # small photos first
         start = time.perf_counter()
-        net.fit(
-            prep.train_ds,
+        progressive.fit_phases(
+            net,
+            [*phases, (prep.train_ds, epochs)],
+            done,
             validation_data=prep.val_ds,
-            epochs=epochs,
             callbacks=callbacks,
             verbose=verbose,
             shuffle=False,  # the dataset is already shuffled (utils.data)
         )
         seconds = time.perf_counter() - start
-        backup_dir.mkdir(exist_ok=True)  # BackupAndRestore removes it after a finished run
+        history.clear_backup(backup_dir)  # a finished run: started again, it starts afresh
         best, _, _ = model.load_trained(model_dir)
         scores = evaluate.score_model(best, prep.val_files, mapping, cfg.size, check=False)
         runio.save_json(scores, model_dir / "val_metrics.json")
@@ -314,6 +313,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                     help="as many epochs as fit these minutes (overrides --epochs)")  # fmt: skip
     ap.add_argument("--image-size", type=int, default=d.image_size, help="photo height (and width)")
     ap.add_argument("--image-width", type=int, default=0, help="photo width, if not square")
+    ap.add_argument("--early-share", type=float, default=d.early_share, help="this share of the "
+                    "epochs first on photos 2/3 the size (utils.progressive)")  # fmt: skip
     ap.add_argument("--crop-size", type=int, default=d.crop_size,
                     help="train on random-scale crops of this size (0: whole photos)")  # fmt: skip
     ap.add_argument("--batch-size", type=int, default=0, help="0: the variant's (16 or 8)")
@@ -357,6 +358,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     overrides.update(
         epochs=args.epochs, train_minutes=args.minutes, image_size=args.image_size,
         image_width=args.image_width, crop_size=args.crop_size, batch_size=args.batch_size,
+        early_share=args.early_share,
         max_train_images=args.max_train, max_val_images=args.max_val, seed=args.seed,
         mixed_precision=args.precision,
     )  # fmt: skip
