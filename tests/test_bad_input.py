@@ -147,6 +147,7 @@ def test_1_a_truncated_real_pair_is_named(real_data: Path, tmp_path: Path) -> No
         ("hard_pixels", 1.0, "hard_pixels=1.0: must be a number >= 0 and <= 0.99"),
         ("lovasz_weight", -1, "lovasz_weight=-1: must be a number >= 0"),
         ("weight_decay", "0.05", "weight_decay='0.05': must be a finite number"),
+        ("early_share", 1.0, "early_share=1.0: must be a number >= 0 and <= 0.9"),
     ],
 )
 def test_2_train_config_names_field_value_and_what_is_allowed(
@@ -155,6 +156,18 @@ def test_2_train_config_names_field_value_and_what_is_allowed(
     with pytest.raises(checks.ParameterError) as err:
         dataclasses.replace(train.TrainConfig(), **{field: value}).check()
     assert str(err.value).startswith(message)
+
+
+def test_2_progressive_resizing_needs_a_small_size_the_model_takes() -> None:
+    ok = train.TrainConfig(variant="model2", image_size=96, image_width=192, early_share=0.4)
+    assert ok.check().early_size == (64, 128) and ok.input_shape == (None, None)
+    assert train.TrainConfig(variant="model2", image_size=96).input_shape == (96, 96)
+    with pytest.raises(checks.ParameterError, match=r"early_scale=0.5: gives 48 x 96 photos; .*32"):
+        train.TrainConfig(
+            variant="model2", image_size=96, image_width=192, early_share=0.4, early_scale=0.5
+        ).check()
+    with pytest.raises(checks.ParameterError, match="early_scale=.*needs whole photos"):
+        train.TrainConfig(variant="model2", image_size=96, crop_size=64, early_share=0.4).check()
 
 
 def test_2_image_size_must_fit_the_variant_divisor() -> None:

@@ -13,9 +13,11 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from conftest import ROOT, write_image
 
-from utils import augment, budget, history, labels, losses, model, train
+from utils import augment, budget, data, history, labels, losses, model, progressive, train
+from utils.colours import ColourMapping
 from utils.labels import IGNORE_ID
 
 SCENE_CLASSES = ("sky", "building", "road", "car", "vegetation")
@@ -482,6 +484,65 @@ def test_budgeted_run_stretches_its_plan_and_resumes_with_it(
     assert seen.epochs == [5, 6]
     assert [r["epoch"] for r in result.history] == [1, 2, 3, 4, 5, 6]
     assert result.history[-1]["epochs_planned"] == 6
+
+
+def test_early_epochs_leave_a_full_size_one() -> None:
+    assert progressive.early_epochs(0.4, 20) == 8
+    assert progressive.early_epochs(0.9, 2) == 1  # the last epoch is always at the full size
+    assert progressive.early_epochs(0.0, 20) == 0
+
+
+def test_fit_phases_trains_each_size_in_turn_and_skips_finished_phases() -> None:
+    """Two sizes in one run: a fit can be traced for one size only (``UpSampling2D`` fails on a
+    size it cannot know), so each phase is its own fit, going on from the last one's epoch."""
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(4, 3, strides=2, padding="same")(inputs)
+    x = keras.layers.UpSampling2D(2, interpolation="bilinear")(x)
+    net = keras.Model(inputs, keras.layers.Conv2D(3, 1)(x))
+    net.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    def batches(side: int):  # noqa: ANN202
+        x, y = np.zeros((2, side, side, 3), np.float32), np.zeros((2, side, side), np.uint8)
+        return tf.data.Dataset.from_tensors((x, y))
+
+    phases = [(batches(8), 2), (batches(16), 4)]
+    seen = Recorder()
+    progressive.fit_phases(net, phases, callbacks=[seen], verbose=0, shuffle=False)
+    assert seen.epochs == [1, 2, 3, 4]
+    seen = Recorder()
+    progressive.fit_phases(net, phases, done=2, callbacks=[seen], verbose=0, shuffle=False)
+    assert seen.epochs == [3, 4]  # resumed after the small phase: the full-size one only
+
+    class StopAtOne(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            self.model.stop_training = True
+
+    seen = Recorder()
+    progressive.fit_phases(net, phases, callbacks=[seen, StopAtOne()], verbose=0, shuffle=False)
+    assert seen.epochs == [1]  # stopped early: the run ends there, no second phase
+
+
+def test_progressive_resizing_trains_small_photos_first_and_resumes(tmp_path: Path) -> None:
+    root = write_scenes(tmp_path / "data", 16, 4)
+    cfg = train.TrainConfig(
+        variant="model2", image_size=64, epochs=3, batch_size=8, early_share=0.5,
+        early_scale=0.5, architecture={"widths": (8, 16)},
+    )  # fmt: skip
+    prep = train.prepare(data.find_dataset(root), ColourMapping.palette(), cfg)
+    assert next(iter(prep.early_ds))[0].shape == (8, 32, 32, 3)  # the small photos
+    assert next(iter(prep.early_ds))[1].shape == (8, 32, 32)
+    assert next(iter(prep.train_ds))[0].shape == (8, 64, 64, 3)
+    kw = dict(snapshot_dir=tmp_path / "snaps", verbose=0)
+    with pytest.raises(KeyboardInterrupt):  # two small epochs done, in the full-size one
+        train.train(root, tmp_path / "run", cfg, extra_callbacks=[Interrupt(3)], **kw)
+    seen = Recorder()
+    result = train.train(root, tmp_path / "run", cfg, extra_callbacks=[seen], **kw)
+    assert seen.epochs == [3]
+    assert [r["epoch"] for r in result.history] == [1, 2, 3]
+    assert result.config["input_size"] == [64, 64]  # evaluated and saved at the full size
+    logits = result.model.predict(np.zeros((1, 64, 64, 3), np.float32), verbose=0)
+    assert logits.shape[1:3] == (64, 64)
+    assert history.backup_epoch(result.model_dir / "backup") == 0  # finished: a rerun is fresh
 
 
 MIRRORED = textwrap.dedent(
