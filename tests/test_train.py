@@ -434,11 +434,18 @@ class Recorder(keras.callbacks.Callback):
 
 
 def test_resume_after_interruption(tmp_path: Path) -> None:
+    """Interrupted in its third epoch, a run resumes there; with progressive resizing (half of
+    the epochs on 16 px photos) that is the first epoch of its full-size phase."""
     root = write_scenes(tmp_path / "data", 16, 4)
     # Model 2's blocks at two small levels: this test checks epochs and files, not learning.
     cfg = train.TrainConfig(
-        variant="model2", image_size=32, epochs=4, batch_size=8, architecture={"widths": (8, 16)}
-    )
+        variant="model2", image_size=32, epochs=4, batch_size=8, architecture={"widths": (8, 16)},
+        early_share=0.5, early_scale=0.5,
+    )  # fmt: skip
+    prep = train.prepare(data.find_dataset(root), ColourMapping.palette(), cfg)
+    assert next(iter(prep.early_ds))[0].shape == (8, 16, 16, 3)  # the small photos and ids
+    assert next(iter(prep.early_ds))[1].shape == (8, 16, 16)
+    assert next(iter(prep.train_ds))[0].shape == (8, 32, 32, 3)
     kw = dict(snapshot_dir=tmp_path / "snaps", verbose=0)
     with pytest.raises(KeyboardInterrupt):
         train.train(root, tmp_path / "run", cfg, extra_callbacks=[Interrupt(3)], **kw)
@@ -453,6 +460,9 @@ def test_resume_after_interruption(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "snaps").iterdir()) == [
         f"output_{e}_model_2.png" for e in range(1, 5)
     ]
+    assert result.config["input_size"] == [32, 32]  # saved and scored at the full size
+    logits = result.model.predict(np.zeros((1, 32, 32, 3), np.float32), verbose=0)
+    assert logits.shape[1:3] == (32, 32)
     # Finished: the backup is cleared, so the same call again would start a fresh run.
     assert not (folder / "backup" / "training_metadata.json").exists()
     assert history.backup_epoch(folder / "backup") == 0
@@ -520,29 +530,6 @@ def test_fit_phases_trains_each_size_in_turn_and_skips_finished_phases() -> None
     seen = Recorder()
     progressive.fit_phases(net, phases, callbacks=[seen, StopAtOne()], verbose=0, shuffle=False)
     assert seen.epochs == [1]  # stopped early: the run ends there, no second phase
-
-
-def test_progressive_resizing_trains_small_photos_first_and_resumes(tmp_path: Path) -> None:
-    root = write_scenes(tmp_path / "data", 16, 4)
-    cfg = train.TrainConfig(
-        variant="model2", image_size=64, epochs=3, batch_size=8, early_share=0.5,
-        early_scale=0.5, architecture={"widths": (8, 16)},
-    )  # fmt: skip
-    prep = train.prepare(data.find_dataset(root), ColourMapping.palette(), cfg)
-    assert next(iter(prep.early_ds))[0].shape == (8, 32, 32, 3)  # the small photos
-    assert next(iter(prep.early_ds))[1].shape == (8, 32, 32)
-    assert next(iter(prep.train_ds))[0].shape == (8, 64, 64, 3)
-    kw = dict(snapshot_dir=tmp_path / "snaps", verbose=0)
-    with pytest.raises(KeyboardInterrupt):  # two small epochs done, in the full-size one
-        train.train(root, tmp_path / "run", cfg, extra_callbacks=[Interrupt(3)], **kw)
-    seen = Recorder()
-    result = train.train(root, tmp_path / "run", cfg, extra_callbacks=[seen], **kw)
-    assert seen.epochs == [3]
-    assert [r["epoch"] for r in result.history] == [1, 2, 3]
-    assert result.config["input_size"] == [64, 64]  # evaluated and saved at the full size
-    logits = result.model.predict(np.zeros((1, 64, 64, 3), np.float32), verbose=0)
-    assert logits.shape[1:3] == (64, 64)
-    assert history.backup_epoch(result.model_dir / "backup") == 0  # finished: a rerun is fresh
 
 
 MIRRORED = textwrap.dedent(
