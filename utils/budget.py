@@ -52,7 +52,7 @@ def step_seconds(
     """Seconds of one training step of a compiled ``net`` (after two untimed warm-up steps), on
     ``batches`` of (photos, ids) (e.g. the training dataset, input pipeline included) or, without
     them, on random data of ``batch_size`` x ``size``."""
-    if batches is None:  # else a dataset: taken as far as needed
+    if batches is None:
         rng = np.random.default_rng(0)
         x = rng.random((batch_size, *size, 3), dtype=np.float32)
         y = rng.integers(0, num_classes, (batch_size, *size)).astype(np.uint8)
