@@ -165,6 +165,8 @@ RECIPES: dict[str, dict] = {
     # progressive resizing (utils.progressive): the first 40 % of the epochs on 64 x 128 photos
     # (0.47x the step), the rest at 96 x 192: --epochs 20 costs about the default's 16
     "wide96_prog": dict(variant="model2", image_size=96, image_width=192, early_share=0.4),
+    # the real-data default on another seed (weights, data order, augmentation): the spread
+    "wide96_seed1": dict(variant="model2", image_size=96, image_width=192, seed=1),
     # twice the default's weight decay (0.05 was taken from ConvNeXt, not tuned)
     "wide96_wd01": dict(variant="model2", image_size=96, image_width=192, weight_decay=0.1),
     # the narrower first level with the default's weight decay, for the epochs its 0.83x step
