@@ -262,7 +262,7 @@ def train(
         if cfg.train_minutes:  # a resumed run goes on with its clock's last plan
             planned = int((previous[-1].get("epochs_planned") if previous else 0) or cfg.epochs)
             epochs = budget.epochs_ceiling(cfg.epochs, cfg.budget_stretch)
-        early = progressive.early_epochs(cfg.early_share, cfg.epochs) if prep.early_ds else 0
+        early = progressive.early_epochs(cfg.early_share, cfg.epochs)  # 0: one size throughout
         clock = budget.BudgetClock(  # logs train_minutes and epochs_planned
             cfg.train_minutes, rate, spent, planned, prep.steps_per_epoch, early
         )
