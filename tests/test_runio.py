@@ -61,10 +61,23 @@ def test_an_error_at_the_rename_leaves_no_temporary_file(
     def refuse(src: str, dst: str) -> None:
         raise OSError("disk says no")
 
+    path = runio.atomic_write_bytes(tmp_path / "old.txt", b"old")
     monkeypatch.setattr(runio.os, "replace", refuse)
     with pytest.raises(OSError, match="disk says no"):
-        runio.atomic_write_bytes(tmp_path / "new.txt", b"data")
-    assert list(tmp_path.iterdir()) == []
+        runio.atomic_write_bytes(path, b"data")  # replacing a file goes through a rename
+    assert list(tmp_path.iterdir()) == [path] and path.read_bytes() == b"old"
+
+
+@pytest.mark.skipif(not hasattr(os, "O_TMPFILE"), reason="Linux only: O_TMPFILE")
+def test_a_new_file_is_named_in_place_without_a_temporary_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(src: str, dst: str) -> None:
+        raise AssertionError(f"renamed {src}: a new file should need no rename")
+
+    monkeypatch.setattr(runio.os, "replace", refuse)
+    path = runio.atomic_write_bytes(tmp_path / "new.txt", b"data")
+    assert list(tmp_path.iterdir()) == [path] and path.read_bytes() == b"data"
 
 
 def test_json_round_trips_numpy_values(tmp_path: Path) -> None:

@@ -77,12 +77,14 @@ def current_umask() -> int:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to a file beside ``path``, then rename it into place.
+    """Write ``data`` to a file beside ``path``, then give it ``path``'s name in one step.
 
-    On Linux the bytes first go to an unnamed file (``O_TMPFILE``) that is given a name only
-    once complete, so even a process killed with SIGKILL mid-write leaves neither a partial file
-    nor a temporary one; elsewhere a named temporary file, removed on any error. The file gets
-    the permissions of a plainly created one (``0o666`` less the umask, e.g. ``0644``).
+    On Linux the bytes first go to an unnamed file (``O_TMPFILE``) that is named only once
+    complete: a new file is linked straight to ``path``, so even SIGKILL mid-write leaves nothing
+    behind. Replacing an existing file needs a temporary name and a rename; a kill in the few
+    microseconds between those two calls leaves that temporary file, whole, beside the old one.
+    Elsewhere a named temporary file, removed on any error. The file gets the permissions of a
+    plainly created one (``0o666`` less the umask, e.g. ``0644``).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,17 +97,31 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
-            if unnamed:  # a name for it (linkat with AT_SYMLINK_FOLLOW, as open(2) shows)
-                folder = os.open(path.parent, os.O_RDONLY)
-                try:
-                    os.link(f"/proc/self/fd/{fd}", tmp.name, dst_dir_fd=folder)
-                finally:
-                    os.close(folder)
+            if unnamed and _link_fd(fd, path):  # a new file: named in place, nothing to rename
+                return path
+            if unnamed:
+                _link_fd(fd, tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _link_fd(fd: int, path: Path) -> bool:
+    """Give the unnamed file ``fd`` the name ``path``; False if ``path`` already exists.
+
+    ``linkat`` through ``/proc/self/fd`` with AT_SYMLINK_FOLLOW, as ``open(2)`` shows for
+    O_TMPFILE; Python's ``os.link`` has no wrapper for this, hence by hand.
+    """
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.link(f"/proc/self/fd/{fd}", path.name, dst_dir_fd=folder)
+    except FileExistsError:
+        return False
+    finally:
+        os.close(folder)
+    return True
 
 
 def writable_dir(path: str | os.PathLike) -> Path:
