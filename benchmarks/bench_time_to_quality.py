@@ -165,6 +165,15 @@ RECIPES: dict[str, dict] = {
     # progressive resizing (utils.progressive): the first 40 % of the epochs on 64 x 128 photos
     # (0.47x the step), the rest at 96 x 192: --epochs 20 costs about the default's 16
     "wide96_prog": dict(variant="model2", image_size=96, image_width=192, early_share=0.4),
+    # the wider deep levels (1.11-1.19x the step) paid for by progressive resizing: 8 epochs
+    # at 64 x 128, then 10 at 96 x 192; --epochs 18 costs about the default's 16
+    "wide96_deep_prog": dict(
+        variant="model2",
+        image_size=96,
+        image_width=192,
+        architecture={"widths": (48, 64, 128, 192), "bridge": 384},
+        early_share=0.45,
+    ),
     # the real-data default on another seed (weights, data order, augmentation): the spread
     "wide96_seed1": dict(variant="model2", image_size=96, image_width=192, seed=1),
     # twice the default's weight decay (0.05 was taken from ConvNeXt, not tuned)

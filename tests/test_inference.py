@@ -72,6 +72,64 @@ def test_flip_tta_on_a_real_model_is_mirror_consistent() -> None:
     np.testing.assert_allclose(a, b[:, :, ::-1], atol=1e-5)  # TTA output commutes with mirroring
 
 
+def test_multiscale_runs_at_the_input_size_and_four_thirds_of_it() -> None:
+    assert inference.tta_sizes((96, 192), "flip") == [(96, 192)]
+    assert inference.tta_sizes((96, 192), "none") == [(96, 192)]
+    assert inference.tta_sizes((96, 192), "multiscale") == [(96, 192), (128, 256)]
+    assert inference.tta_sizes((128, 128), "multiscale") == [(128, 128), (160, 160)]  # 170.7
+    with pytest.raises(ValueError, match="tta='zoom'"):
+        inference.tta_sizes((96, 192), "zoom")
+
+
+def size_net():  # noqa: ANN201
+    """A stand-in model whose logits depend on the photo size: class 0 = 1 at 4 x 8, class 1 = 3
+    at any other size; a ramp in class 2 so that the mirror is averaged in too."""
+
+    def net(photos, training: bool = False):  # noqa: ANN001, ANN202
+        b, h, w = photos.shape[0], photos.shape[1], photos.shape[2]
+        ramp = tf.broadcast_to(tf.range(w, dtype=tf.float32)[None, None, :], (b, h, w))
+        small = (h, w) == (4, 8)
+        return tf.stack([tf.fill((b, h, w), float(small)), tf.fill((b, h, w), 3.0 * (not small)),
+                         ramp], axis=-1)  # fmt: skip
+
+    return net
+
+
+def test_multiscale_averages_the_scales_at_the_largest_size() -> None:
+    sizes = [(4, 8), (8, 16)]
+    photos = [tf.zeros((2, *s, 3)) for s in sizes]
+    fused = inference.fused_logits(size_net(), photos, "multiscale").numpy()
+    assert fused.shape == (2, 8, 16, 3)  # the largest size
+    np.testing.assert_allclose(fused[..., 0], 0.5)  # (1 + 0) / 2
+    np.testing.assert_allclose(fused[..., 1], 1.5)  # (0 + 3) / 2
+    # at each size the ramp and its mirror average to (w - 1) / 2: (3.5 + 7.5) / 2
+    np.testing.assert_allclose(fused[..., 2], 5.5, atol=1e-5)
+    single = inference.fused_logits(size_net(), photos[:1], "none").numpy()
+    np.testing.assert_allclose(single[0, ..., 2], np.tile(np.arange(8.0), (4, 1)))  # as it was
+
+
+def test_a_model_saved_for_one_size_runs_at_another_through_its_twin() -> None:
+    import keras
+
+    keras.utils.set_random_seed(0)
+    net = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(3, 3, padding="same")])
+    assert inference.any_size(net, (8, 8)) is net  # its own size: the model itself
+    twin = inference.any_size(net, (16, 24))
+    assert twin is not net and inference.any_size(net, (32, 32)) is twin  # made once
+    x = tf.random.uniform((2, 16, 24, 3))
+    out = inference.logits(net, x, "none").numpy()
+    assert out.shape == (2, 16, 24, 3)
+    window = x[:, 4:12, 4:12]  # away from the padded border the same convolution, same weights
+    np.testing.assert_allclose(out[:, 5:11, 5:11], net(window).numpy()[:, 1:7, 1:7], atol=1e-5)
+
+
+def test_predict_photo_with_multiscale_returns_ids_at_the_photo_size() -> None:
+    photo = np.zeros((20, 40, 3), np.uint8)
+    ids = inference.predict_photo(size_net(), photo, (64, 64), tta="multiscale")  # 64 and 96
+    assert ids.shape == (20, 40) and ids.dtype == np.uint8
+    assert (ids == 2).any() and set(np.unique(ids)) <= {1, 2}  # class 1 (1.5) or the ramp
+
+
 def test_predict_photo_returns_ids_at_the_photo_size() -> None:
     logits = np.zeros((8, 8, 3), np.float32)
     logits[:, 4:, 2] = 1.0

@@ -91,6 +91,13 @@ def test_wide_input_is_scored_at_the_labels_size(perfect, tmp_path: Path) -> Non
         predict.main(["--model", str(folder), "--input", str(pairs), "--out", str(tmp_path)]) == 0
     )
     assert cv2.imread(str(tmp_path / "0.png")).shape[:2] == (64, 64)
+    # multiscale: the model saved for 32 x 64 runs at 32 x 96 too; the same sizes come out
+    ms = evaluate.evaluate(folder, sorted(pairs.iterdir()), tmp_path / "ms", tta="multiscale")
+    assert ms["tta"] == "multiscale" and ms["pixels"] == 5 * 64 * 64
+    assert ms["at_input_size"]["pixels"] == 5 * 32 * 64 and ms["pixel_accuracy"] > 0.95
+    args = ["--model", str(folder), "--input", str(pairs), "--out", str(tmp_path / "p")]
+    assert predict.main([*args, "--tta", "multiscale"]) == 0
+    assert cv2.imread(str(tmp_path / "p" / "0.png")).shape[:2] == (64, 64)
 
 
 def test_evaluate_uses_the_validation_split(perfect, tmp_path: Path) -> None:  # noqa: ANN001

@@ -33,7 +33,8 @@ NOTEBOOK_RANGES = {
 NOTEBOOK_CHOICES = {
     "SPLIT": ("train", "val", "all"),
     "METHOD": ("palette", "kmeans"),
-    "TTA": ("none", "flip"),  # utils.inference.TTA_MODES (checked against it in tests)
+    # utils.inference.TTA_MODES (checked against it in tests)
+    "TTA": ("none", "flip", "multiscale"),
 }
 
 

@@ -7,7 +7,8 @@
 part of train for a train-only dataset; ``--split`` picks another) or a plain folder of pair
 files (all of them). Scores are at the labels' native resolution: logits resized (bilinear) to
 the label size, as ``utils.predict`` writes them, with the same flip test-time augmentation by
-default (logits of photo and mirror averaged; ``--tta none`` scores the photo alone).
+default (logits of photo and mirror averaged; ``--tta none`` scores the photo alone,
+``--tta multiscale`` adds the photo at 4/3 of the input size, see ``utils.inference``).
 Scores are dataset-level, from one confusion matrix (see ``utils.metrics``). Writes
 ``OUT/evaluation.json`` and ``OUT/confusion_matrix.png`` (default OUT: MODEL/evaluation).
 
@@ -57,7 +58,8 @@ def confusion_matrices(
 
     ``native``: logits resized (bilinear) to the label's own resolution before the argmax,
     exactly as ``utils.predict`` writes its PNGs: the number to report. ``input_size``: labels
-    resized (nearest) to the model's input size instead, as during training: flatters the model.
+    resized (nearest) to the model's input size instead, as during training: flatters the model
+    (with ``multiscale``, the scales' fused logits resized down to the input size).
     ``without_rims``: ``native`` with the JPEG rims of ``utils.rims.RIM_CLASSES`` void in the
     labels: how well the real walls, trucks, buses and trains are found.
     ``check=False`` skips the full decode check for files a caller has already checked.
@@ -65,22 +67,34 @@ def confusion_matrices(
     import tensorflow as tf
     from tqdm.auto import tqdm
 
-    inference.check_tta(tta)
     size = tuple(int(s) for s in input_size)
-    ds = data.make_dataset(
-        files, size, label_mapper=mapping.tf_apply, batch_size=batch_size, cache=False,
-        native_labels=True, check=check,
-    )  # fmt: skip
+    sizes = inference.tta_sizes(size, tta)  # one dataset per size the photos are run at
+    datasets = [
+        data.make_dataset(
+            files,
+            s,
+            label_mapper=mapping.tf_apply,
+            batch_size=batch_size,
+            cache=False,
+            native_labels=True,
+            check=check and not i,
+        )  # fmt: skip
+        for i, s in enumerate(sizes)
+    ]
     native = metrics.ConfusionMatrixMetric(mapping.num_classes)
     small = metrics.ConfusionMatrixMetric(mapping.num_classes)
     rimless = metrics.ConfusionMatrixMetric(mapping.num_classes)
     rim_ids = rims.class_ids_of(rims.RIM_CLASSES, mapping.class_names)
     show = sys.stderr.isatty() if progress is None else progress
-    for photos, ids in tqdm(ds, desc="evaluate", unit="batch", disable=not show):
-        scores = inference.logits(net, photos, tta)
+    batches = tqdm(zip(*datasets, strict=True), desc="evaluate", unit="batch", disable=not show)
+    for batch in batches:
+        ids = batch[0][1]
+        scores = inference.fused_logits(net, [photos for photos, _ in batch], tta)
         at_native = tf.image.resize(scores, tf.shape(ids)[1:3], method="bilinear")
         native.update_state(ids, at_native)
         rimless.update_state(rims.without_rims(ids, rim_ids), at_native)
+        if len(sizes) > 1:  # the scales' logits meet at the largest size: back to the input's
+            scores = tf.image.resize(scores, size, method="bilinear")
         small_ids = tf.image.resize(ids[..., None], size, method="nearest")[..., 0]
         small.update_state(small_ids, scores)
     return {
@@ -261,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=inference.TTA_MODES,
         default=inference.DEFAULT_TTA,
         help="flip (default, as utils.predict): average the logits of each photo and its "
-        "mirror image; none: the photo alone",
+        "mirror image; none: the photo alone; multiscale: flip at the input size and at 4/3 of it",
     )
     ap.add_argument(
         "--skip-bad-files",
