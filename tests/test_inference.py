@@ -137,9 +137,10 @@ def test_predict_photo_returns_ids_at_the_photo_size() -> None:
     ids = inference.predict_photo(net, photo, (8, 8), tta="none")
     assert ids.shape == (20, 40) and ids.dtype == np.uint8
     assert set(np.unique(ids)) == {0, 2} and (ids[:, -1] == 2).all() and (ids[:, 0] == 0).all()
-    # by default the mirror's logits are averaged in: this net ignores its input, so its right
-    # half (class 2) now meets its mirror image on the left, and class 2 wins everywhere
-    assert inference.DEFAULT_TTA == "flip"
+    # by default the mirror's logits are averaged in (and a larger scale's): this net ignores
+    # its input, so its right half (class 2) now meets its mirror image on the left, and class 2
+    # wins everywhere
+    assert inference.DEFAULT_TTA == "multiscale"
     assert (inference.predict_photo(net, photo, (8, 8)) == 2).all()
 
 

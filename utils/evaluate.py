@@ -6,9 +6,10 @@
 ``--data`` is a dataset folder (any Kaggle layout: its validation split is used, or the held-out
 part of train for a train-only dataset; ``--split`` picks another) or a plain folder of pair
 files (all of them). Scores are at the labels' native resolution: logits resized (bilinear) to
-the label size, as ``utils.predict`` writes them, with the same flip test-time augmentation by
-default (logits of photo and mirror averaged; ``--tta none`` scores the photo alone,
-``--tta multiscale`` adds the photo at 4/3 of the input size, see ``utils.inference``).
+the label size, as ``utils.predict`` writes them, with the same test-time augmentation by
+default (``multiscale``: the logits of photo and mirror at the input size and at 4/3 of it
+averaged; ``--tta flip`` the input size alone, ``--tta none`` the photo alone; see
+``utils.inference``).
 Scores are dataset-level, from one confusion matrix (see ``utils.metrics``). Writes
 ``OUT/evaluation.json`` and ``OUT/confusion_matrix.png`` (default OUT: MODEL/evaluation).
 
@@ -274,8 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--tta",
         choices=inference.TTA_MODES,
         default=inference.DEFAULT_TTA,
-        help="flip (default, as utils.predict): average the logits of each photo and its "
-        "mirror image; none: the photo alone; multiscale: flip at the input size and at 4/3 of it",
+        help="multiscale (default, as utils.predict): flip at the input size and at 4/3 of it; "
+        "flip: average the logits of each photo and its mirror image; none: the photo alone",
     )
     ap.add_argument(
         "--skip-bad-files",

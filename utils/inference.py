@@ -17,13 +17,13 @@ import numpy as np
 from utils.data import resize_photo
 
 TTA_MODES = ("none", "flip", "multiscale")
-# What ``utils.predict`` and ``utils.evaluate`` use unless told otherwise: the mirror's logits
-# averaged in gained 0.005-0.009 mIoU on every model 2 measured (Semantic_out_2/README.md) for
-# twice the forward passes (``--tta none`` is the fast path; training scores without it).
-DEFAULT_TTA = "flip"
-# "multiscale": flip at the input size and at 4/3 of it, logits averaged (the multi-scale
-# inference of DeepLab and PSPNet, with two scales). Measured on four model 2 runs: +0.001 to
-# +0.009 mIoU over flip, for 2.7x its time; 2/3 and 5/3 as extra scales lost.
+# "flip": the mirror's logits averaged in gained 0.005-0.009 mIoU on every model 2 measured for
+# twice the forward passes. "multiscale": flip at the input size and at 4/3 of it, logits
+# averaged (the multi-scale inference of DeepLab and PSPNet, with two scales): +0.002 to +0.009
+# over flip on five model 2 runs, on darker and flatter photos too, for 2.7x flip's forward
+# time; 2/3 and 5/3 as extra scales lost (Semantic_out_2/README.md). What ``utils.predict`` and
+# ``utils.evaluate`` use unless told otherwise; training scores without TTA.
+DEFAULT_TTA = "multiscale"
 MULTISCALE = (1.0, 4 / 3)
 SIZE_STEP = 32  # extra scales are rounded to multiples of 32, which every project UNet takes
 

@@ -6,11 +6,12 @@
 Inputs are pair files (photo | label side by side, the photo half is used) or plain photos of any
 size. A 2:1 image counts as a pair when its right half looks like a label image (most pixels near
 a mapping colour); ``--kind pair|photo`` overrides that guess. Each photo is resized to the
-model's input size as in training (area averaging); its logits, averaged with those of its
-mirror image (flip test-time augmentation, the default; ``--tta none`` skips it for half the
-time; ``--tta multiscale`` adds the photo at 4/3 of the input size), are resized back
-(bilinear) and their argmax is written as ``OUT/<name>.png`` in the mapping's display colours
-(the official Cityscapes colours for the palette mapping).
+model's input size as in training (area averaging), and by default also to 4/3 of it; the
+logits of each size, averaged with those of its mirror image, are resized back (bilinear) and
+averaged (multi-scale and flip test-time augmentation; ``--tta flip`` keeps the input size
+alone for 0.4x the time, ``--tta none`` the photo alone), and their argmax is written as
+``OUT/<name>.png`` in the mapping's display colours (the official Cityscapes colours for the
+palette mapping).
 ``--overlay`` also writes the prediction blended over the photo to ``OUT/overlay/<name>.png``.
 
 Bad input: ``--out`` is checked before the model loads; every readable input is predicted, then
@@ -172,9 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--tta",
         choices=inference.TTA_MODES,
         default=inference.DEFAULT_TTA,
-        help="flip (default): average the logits of each photo and its mirror image; "
-        "none: the photo alone (half the time); multiscale: flip at the input size and at 4/3 "
-        "of it (2.7x flip's time)",
+        help="multiscale (default): flip at the input size and at 4/3 of it; flip: average "
+        "the logits of each photo and its mirror image (0.4x multiscale's time); none: the "
+        "photo alone (half flip's time)",
     )
     ap.add_argument(
         "--skip-bad-files",
