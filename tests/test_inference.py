@@ -121,6 +121,10 @@ def test_a_model_saved_for_one_size_runs_at_another_through_its_twin() -> None:
     assert out.shape == (2, 16, 24, 3)
     window = x[:, 4:12, 4:12]  # away from the padded border the same convolution, same weights
     np.testing.assert_allclose(out[:, 5:11, 5:11], net(window).numpy()[:, 1:7, 1:7], atol=1e-5)
+    bias = net.layers[-1].bias
+    shifted = out - bias.numpy() + [5.0, 6.0, 7.0]
+    bias.assign([5.0, 6.0, 7.0])  # the twin shares the weights: it never goes stale
+    np.testing.assert_allclose(inference.logits(net, x, "none").numpy(), shifted, atol=1e-5)
 
 
 def test_predict_photo_with_multiscale_returns_ids_at_the_photo_size() -> None:

@@ -78,22 +78,21 @@ _TWINS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def any_size(net, size: tuple[int, int]):  # noqa: ANN001, ANN201
-    """``net`` if it takes photos of ``size``, else its twin for any size (same layers, same
-    weights; made once per model). A model saved for one size checks its input shape, and its
-    convolutions do not care: ``keras.models.clone_model`` on a ``(None, None)`` input."""
+    """``net`` if it takes photos of ``size``, else its twin for any size (made once per model).
+
+    A Keras model saved for one size checks its input shape, and its convolutions do not care:
+    ``keras.models.clone_model`` on a ``(None, None)`` input, keeping the same layer objects, so
+    the twin shares the model's weights (and sees any later training of them).
+    """
     import keras
 
     shape = getattr(net, "input_shape", None)
-    if (
-        not isinstance(net, keras.Model)
-        or shape is None
-        or tuple(shape[1:3]) in {size, (None,) * 2}
-    ):
+    if not isinstance(net, keras.Model) or tuple(shape[1:3]) in {size, (None, None)}:
         return net
     if net not in _TWINS:
-        twin = keras.models.clone_model(net, input_tensors=keras.Input((None, None, shape[3])))
-        twin.set_weights(net.get_weights())
-        _TWINS[net] = twin
+        _TWINS[net] = keras.models.clone_model(
+            net, input_tensors=keras.Input((None, None, shape[3])), clone_function=lambda x: x
+        )
     return _TWINS[net]
 
 
