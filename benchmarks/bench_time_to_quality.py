@@ -174,6 +174,14 @@ RECIPES: dict[str, dict] = {
         architecture={"widths": (48, 64, 128, 192), "bridge": 384},
         early_share=0.45,
     ),
+    "wide96_deep_prog_seed1": dict(
+        variant="model2",
+        image_size=96,
+        image_width=192,
+        architecture={"widths": (48, 64, 128, 192), "bridge": 384},
+        early_share=0.45,
+        seed=1,
+    ),
     # the real-data default on another seed (weights, data order, augmentation): the spread
     "wide96_seed1": dict(variant="model2", image_size=96, image_width=192, seed=1),
     # twice the default's weight decay (0.05 was taken from ConvNeXt, not tuned)
