@@ -174,6 +174,13 @@ RECIPES: dict[str, dict] = {
         architecture={"widths": (48, 64, 128, 192), "bridge": 384},
         early_share=0.45,
     ),
+    # the early phase of wide96_deep_prog (for its step cost: bench_step.py)
+    "wide64_deep": dict(
+        variant="model2",
+        image_size=64,
+        image_width=128,
+        architecture={"widths": (48, 64, 128, 192), "bridge": 384},
+    ),
     "wide96_deep_prog_seed1": dict(
         variant="model2",
         image_size=96,
