@@ -53,23 +53,10 @@ def score(model_dir: Path, files: Sequence[Path], conditions: Sequence[str], tta
 
     net, mapping, config = model.load_trained(model_dir)
     size = tuple(config["input_size"])
-    datasets = [  # one per size the TTA mode runs the photos at
-        data.make_dataset(
-            files,
-            s,
-            label_mapper=mapping.tf_apply,
-            batch_size=16,
-            cache=False,
-            native_labels=True,
-            check=False,
-        )  # fmt: skip
-        for s in inference.tta_sizes(size, tta)
-    ]
     cms = {c: metrics.ConfusionMatrixMetric(mapping.num_classes) for c in conditions}
-    for batch in zip(*datasets, strict=True):
-        ids = batch[0][1]
+    for photos, ids in inference.scoring_batches(files, size, tta, mapping.tf_apply, check=False):
         for c in conditions:
-            scores = inference.fused_logits(net, [CONDITIONS[c](x) for x, _ in batch], tta)
+            scores = inference.fused_logits(net, [CONDITIONS[c](x) for x in photos], tta)
             resized = tf.image.resize(scores, tf.shape(ids)[1:3], method="bilinear")
             cms[c].update_state(ids, resized)
     out = {}

@@ -63,6 +63,9 @@ STEM_ARCH = dict(
 # CPU: 18 epochs in the budget of 6), with twice the peak learning rate. Model 2 since then.
 FAST_ARCH = dict(stem_stride=2, widths=(32, 48, 72, 96), bridge=192, separable=False)
 
+# twice the channels in the two deepest levels and the bridge (the ``*_deep*`` recipes)
+DEEP_LEVELS = {"widths": (48, 64, 128, 192), "bridge": 384}
+
 RECIPES: dict[str, dict] = {
     "default": dict(variant="model2", image_size=128),  # model 2 and the default recipe
     # model 2 and its peak learning rate before the strided stem (the default until then)
@@ -147,7 +150,7 @@ RECIPES: dict[str, dict] = {
         variant="model2",
         image_size=96,
         image_width=192,
-        architecture={"widths": (48, 64, 128, 192), "bridge": 384},
+        architecture=DEEP_LEVELS,
     ),
     # decoupled weight decay (AdamW) on the kernels: regularisation for a run whose held-out
     # loss stops falling after 12 of its 16 epochs while the training loss still falls
@@ -171,7 +174,7 @@ RECIPES: dict[str, dict] = {
         variant="model2",
         image_size=96,
         image_width=192,
-        architecture={"widths": (48, 64, 128, 192), "bridge": 384},
+        architecture=DEEP_LEVELS,
         early_share=0.45,
     ),
     # the early phase of wide96_deep_prog (for its step cost: bench_step.py)
@@ -179,15 +182,7 @@ RECIPES: dict[str, dict] = {
         variant="model2",
         image_size=64,
         image_width=128,
-        architecture={"widths": (48, 64, 128, 192), "bridge": 384},
-    ),
-    "wide96_deep_prog_seed1": dict(
-        variant="model2",
-        image_size=96,
-        image_width=192,
-        architecture={"widths": (48, 64, 128, 192), "bridge": 384},
-        early_share=0.45,
-        seed=1,
+        architecture=DEEP_LEVELS,
     ),
     # the real-data default on another seed (weights, data order, augmentation): the spread
     "wide96_seed1": dict(variant="model2", image_size=96, image_width=192, seed=1),
@@ -202,6 +197,8 @@ RECIPES: dict[str, dict] = {
         architecture={"widths": (32, 64, 128, 192), "bridge": 384},
     ),
 }
+# its second seed
+RECIPES["wide96_deep_prog_seed1"] = {**RECIPES["wide96_deep_prog"], "seed": 1}
 
 
 class NativeScore(keras.callbacks.Callback):

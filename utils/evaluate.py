@@ -69,32 +69,18 @@ def confusion_matrices(
     from tqdm.auto import tqdm
 
     size = tuple(int(s) for s in input_size)
-    sizes = inference.tta_sizes(size, tta)  # one dataset per size the photos are run at
-    datasets = [
-        data.make_dataset(
-            files,
-            s,
-            label_mapper=mapping.tf_apply,
-            batch_size=batch_size,
-            cache=False,
-            native_labels=True,
-            check=check and not i,
-        )  # fmt: skip
-        for i, s in enumerate(sizes)
-    ]
     native = metrics.ConfusionMatrixMetric(mapping.num_classes)
     small = metrics.ConfusionMatrixMetric(mapping.num_classes)
     rimless = metrics.ConfusionMatrixMetric(mapping.num_classes)
     rim_ids = rims.class_ids_of(rims.RIM_CLASSES, mapping.class_names)
     show = sys.stderr.isatty() if progress is None else progress
-    batches = tqdm(zip(*datasets, strict=True), desc="evaluate", unit="batch", disable=not show)
-    for batch in batches:
-        ids = batch[0][1]
-        scores = inference.fused_logits(net, [photos for photos, _ in batch], tta)
+    batches = inference.scoring_batches(files, size, tta, mapping.tf_apply, batch_size, check)
+    for photos, ids in tqdm(batches, desc="evaluate", unit="batch", disable=not show):
+        scores = inference.fused_logits(net, photos, tta)
         at_native = tf.image.resize(scores, tf.shape(ids)[1:3], method="bilinear")
         native.update_state(ids, at_native)
         rimless.update_state(rims.without_rims(ids, rim_ids), at_native)
-        if len(sizes) > 1:  # the scales' logits meet at the largest size: back to the input's
+        if len(photos) > 1:  # the scales' logits meet at the largest size: back to the input's
             scores = tf.image.resize(scores, size, method="bilinear")
         small_ids = tf.image.resize(ids[..., None], size, method="nearest")[..., 0]
         small.update_state(small_ids, scores)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from utils import data
 from utils.data import resize_photo
 
 TTA_MODES = ("none", "flip", "multiscale")
@@ -44,6 +45,32 @@ def tta_sizes(input_size: Sequence[int], tta: str) -> list[tuple[int, int]]:
         )
         for k in scales
     ]
+
+
+def scoring_batches(
+    files: Sequence,
+    input_size: Sequence[int],
+    tta: str,
+    label_mapper,  # noqa: ANN001
+    batch_size: int = 16,
+    check: bool = True,
+):  # noqa: ANN201 - yields (list of tf tensors, tf tensor)
+    """(photos at each of :func:`tta_sizes`, class ids at the labels' own size) batches of pair
+    files, for :func:`fused_logits`: one input pipeline per size, read in step."""
+    datasets = [
+        data.make_dataset(
+            files,
+            size,
+            label_mapper=label_mapper,
+            batch_size=batch_size,
+            cache=False,
+            native_labels=True,
+            check=check and not i,
+        )  # fmt: skip
+        for i, size in enumerate(tta_sizes(input_size, tta))
+    ]
+    for batch in zip(*datasets, strict=True):
+        yield [photos for photos, _ in batch], batch[0][1]
 
 
 def logits(net, photos, tta: str = "none"):  # noqa: ANN001, ANN201 - tf tensors
