@@ -199,6 +199,8 @@ RECIPES: dict[str, dict] = {
 }
 # its second seed
 RECIPES["wide96_deep_prog_seed1"] = {**RECIPES["wide96_deep_prog"], "seed": 1}
+# progressive resizing with photos of rare classes more often (the README's recipe + sampling)
+RECIPES["wide96_prog_rfs"] = {**RECIPES["wide96_prog"], "rare_repeat": 0.1}
 
 
 class NativeScore(keras.callbacks.Callback):

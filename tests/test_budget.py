@@ -186,18 +186,25 @@ def test_budget_clock_rides_out_one_slow_epoch_but_not_a_lasting_slowdown(
 
 
 def drive_clock(
-    now: list[float], epoch_seconds: list[float], planned: int, ceiling: int
+    now: list[float], epoch_seconds: list[float], planned: int, ceiling: int, early: int = 0
 ) -> int:  # fmt: skip
     """Epochs a 10-minute BudgetClock lets run (planned ``planned``, fit given ``ceiling``) when
-    they take ``epoch_seconds`` on a fake clock; its schedule is checked to end with the run."""
+    they take ``epoch_seconds`` on a fake clock; its schedule is checked to end with the run.
+    With ``early``, the first ``early`` epochs are a fit of their own (progressive resizing's
+    small photos: ``utils.progressive.fit_phases``)."""
     now[0] = 0.0
     sched = budget.WarmupCosine(1e-3, 5 * planned, warmup_steps=2)
-    clock = budget.BudgetClock(budget_minutes=10, schedule=sched, planned=planned, steps=5)
+    clock = budget.BudgetClock(
+        budget_minutes=10, schedule=sched, planned=planned, steps=5, early=early
+    )
     clock.set_model(SimpleNamespace(stop_training=False))
-    clock.set_params({"epochs": ceiling, "steps": 5})
+    clock.set_params({"epochs": early or ceiling, "steps": 5})
     clock.on_train_begin()
     ran = len(epoch_seconds)
     for epoch, seconds in enumerate(epoch_seconds):
+        if early and epoch == early:  # the full-size phase: a second fit, up to the ceiling
+            clock.set_params({"epochs": ceiling, "steps": 5})
+            clock.on_train_begin()
         clock.on_epoch_begin(epoch)
         now[0] += seconds
         logs: dict = {}
@@ -220,3 +227,22 @@ def test_budget_clock_lengthens_a_faster_run_early_only(clock_now: list[float]) 
     assert some == 12 and 12 * 50 <= 600  # as many as fit
     late = drive_clock(clock_now, [60.0] * 6 + [30.0] * 14, planned=10, ceiling=15)
     assert late == 10
+
+
+def test_budget_clock_lengthens_a_progressive_run_in_its_full_size_half(
+    clock_now: list[float],
+) -> None:
+    """Progressive resizing: 10 epochs planned in 10 minutes, the first 4 on small photos
+    (30 s each), the 6 full-size ones at 80 s. Their pace is known from the second full-size
+    epoch on, after 6 of the 10: still within the first half of the full-size epochs, so faster
+    ones (50 s) lengthen the run to what fits the budget (it kept the plan of 10 when the half
+    counted every epoch, leaving 3 of the 10 minutes unused); ones that speed up only in the
+    second half of the full-size epochs keep the plan, slower ones shorten it."""
+    faster = drive_clock(clock_now, [30.0] * 4 + [50.0] * 16, planned=10, ceiling=15, early=4)
+    assert faster == 13 and 4 * 30 + 9 * 50 <= 600 < 4 * 30 + 10 * 50
+    late = drive_clock(
+        clock_now, [30.0] * 4 + [80.0] * 4 + [40.0] * 12, planned=10, ceiling=15, early=4
+    )
+    assert late == 10
+    slower = drive_clock(clock_now, [30.0] * 4 + [100.0] * 16, planned=10, ceiling=15, early=4)
+    assert slower == 8 and 4 * 30 + 4 * 100 <= 600 < 4 * 30 + 5 * 100  # and kept the budget

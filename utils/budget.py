@@ -13,7 +13,8 @@ That plan rests on a few seconds of timing, and this machine changes speed withi
 (epochs of the same model went from 2.4 to 3.5 minutes within one run; plans timed ten minutes
 apart said 13-15 and 16-18 epochs). :class:`BudgetClock` measures every epoch's training time,
 logs the running total (``train_minutes`` in ``history.csv``) and re-plans from the pace of the
-epochs themselves. While at most half the planned epochs are done, the run is re-planned to as
+epochs themselves. While at most half the planned epochs are done (of the full-size ones, when
+the first epochs train on smaller photos: ``utils.progressive``), the run is re-planned to as
 many epochs as fit the budget, fewer or more (up to ``TrainConfig.budget_stretch`` x the plan);
 later, only when the epochs left would overrun the budget by more than :data:`TOLERANCE`, to
 fewer (one slow stretch late in a run should not bend its nearly finished schedule). Either way
@@ -138,8 +139,10 @@ class BudgetClock(keras.callbacks.Callback):
     and this clock ends it after ``planned`` (``planned``: the plan of ``utils.budget``, or the
     last ``epochs_planned`` of a resumed run), re-planned from the second epoch of the fit on at
     the pace measured so far (:func:`epochs_that_fit`): while at most half the planned epochs
-    are done, to as many as fit the budget (up to the ceiling); later, shorter only when the
-    epochs left would overrun the budget by more than ``TOLERANCE``. ``schedule`` (a
+    are done (half the full-size ones after ``early`` epochs on small photos, whose pace is
+    known only from the full-size phase on), to as many as fit the budget (up to the ceiling);
+    later, shorter only when the epochs left would overrun the budget by more than
+    ``TOLERANCE``. ``schedule`` (a
     :class:`WarmupCosine`) is re-fitted to end with the run (``steps`` per epoch). The pace is
     the median epoch of the fit, its first left out (it includes tracing), and so are the
     ``early`` epochs on small photos (``utils.progressive``: the full-size phase is its own fit,
@@ -186,7 +189,8 @@ class BudgetClock(keras.callbacks.Callback):
             self.laps.append(self.lap)
         if self.budget_s and self.laps and done < self.stop_after:
             pace = float(np.median(self.laps))
-            most = self.params["epochs"] if 2 * done <= self.stop_after else 0
+            early = min(self.early, done)  # the half counts full-size epochs only
+            most = self.params["epochs"] if 2 * (done - early) <= self.stop_after - early else 0
             fit = epochs_that_fit(self.budget_s, self.seconds, pace, done, self.stop_after, most)
             if fit != self.stop_after:
                 log.warning(
