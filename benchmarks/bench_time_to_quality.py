@@ -201,6 +201,9 @@ RECIPES: dict[str, dict] = {
 RECIPES["wide96_deep_prog_seed1"] = {**RECIPES["wide96_deep_prog"], "seed": 1}
 # progressive resizing with photos of rare classes more often (the README's recipe + sampling)
 RECIPES["wide96_prog_rfs"] = {**RECIPES["wide96_prog"], "rare_repeat": 0.1}
+# progressive resizing with each photo standardized in the model (utils.layers): brightness and
+# contrast of other cameras divided out
+RECIPES["wide96_prog_std"] = {**RECIPES["wide96_prog"], "architecture": {"inputs": "standardized"}}
 
 
 class NativeScore(keras.callbacks.Callback):

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from utils import model, runio
+from utils import inference, layers, model, runio
 from utils.colours import ColourMapping
 
 NAMES = ["encoder_1", "encoder_2", "encoder_3", "encoder_4", "bottleneck"]
@@ -66,6 +66,8 @@ def test_bad_arguments() -> None:
         model.build_unet(3, (64, 64), context="aspp")
     with pytest.raises(ValueError, match="head must be one of .*got 'nearest'"):
         model.build_unet(3, (64, 64), stem_stride=2, head="nearest")
+    with pytest.raises(ValueError, match="inputs must be one of .*got 'normalised'"):
+        model.build_unet(3, (64, 64), inputs="normalised")
     with pytest.raises(ValueError, match="unknown variant 'model3'"):
         model.build_unet(3, (64, 64), "model3")
 
@@ -125,6 +127,7 @@ def test_missing_files_are_named(tmp_path: Path) -> None:
         dict(stem_stride=2, residual=True, separable=True, full_res=4),
         dict(stem_stride=4, stem_width=8, residual=True, separable=True, full_res=4),
         dict(stem_stride=2, residual=True, separable=True, head="shuffle"),
+        dict(stem_stride=2, residual=True, separable=True, full_res=4, inputs="standardized"),
     ],
 )
 def test_stem_and_pyramid_pooling_shapes_and_gradients(arch: dict) -> None:
@@ -164,7 +167,7 @@ def test_pixel_shuffle_puts_each_score_in_its_own_pixel(tmp_path: Path) -> None:
     """Channel (2i + j) * C + c of a half-size cell becomes class c at pixel (i, j) of its 2x2
     block, for any input size, and a saved model with the layer loads back the same."""
     cells = np.arange(2 * 3 * 8, dtype="float32").reshape(1, 2, 3, 8)  # C = 2 classes
-    out = np.asarray(model.PixelShuffle(2)(cells))
+    out = np.asarray(layers.PixelShuffle(2)(cells))
     assert out.shape == (1, 4, 6, 2)
     for i, j, c in [(0, 0, 0), (0, 1, 1), (1, 0, 0), (1, 1, 1)]:
         np.testing.assert_array_equal(out[0, i::2, j::2, c], cells[0, :, :, (2 * i + j) * 2 + c])
@@ -181,3 +184,33 @@ def test_any_size_input_for_crop_training() -> None:
         assert net(np.zeros((1, size, size, 3), "float32")).shape == (1, size, size, 5)
     with pytest.raises(ValueError, match="context='none'"):
         model.build_unet(5, (None, None), "model2", widths=(8, 16), bridge=16, context="ppm")
+
+
+def test_standardized_photos_make_the_model_blind_to_brightness_and_contrast(
+    tmp_path: Path,
+) -> None:
+    """``inputs="standardized"``: each photo is ``tf.image.per_image_standardization``'s, so a
+    photo made darker and flatter (a x photo + b: another camera's exposure) gets the same
+    logits, also from a saved model and from its any-size twin (multi-scale TTA), and a photo
+    of one flat grey stays finite. The scaled default does not have that property."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    photo = rng.random((2, 64, 128, 3), dtype=np.float32)
+    np.testing.assert_allclose(
+        layers.PhotoStandardization()(photo), tf.image.per_image_standardization(photo), atol=1e-5
+    )
+    grey = np.full((1, 64, 128, 3), 0.3, np.float32)
+    assert np.isfinite(np.asarray(layers.PhotoStandardization()(grey))).all()
+    darker_flatter = 0.4 * photo + 0.05
+    small = {"widths": (8, 16), "bridge": 16}
+    net = model.build_unet(5, (64, 128), "model2", inputs="standardized", **small)
+    np.testing.assert_allclose(net(darker_flatter), net(photo), atol=1e-4)
+    net.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded(darker_flatter), net(photo), atol=1e-4)
+    larger = rng.random((1, 96, 192, 3), dtype=np.float32)
+    twin = inference.any_size(net, (96, 192))
+    np.testing.assert_allclose(twin(0.5 * larger + 0.2), twin(larger), atol=1e-4)
+    scaled = model.build_unet(5, (64, 128), "model2", **small)
+    assert not np.allclose(scaled(darker_flatter), scaled(photo), atol=1e-4)

@@ -13,8 +13,9 @@ step to a third of the same blocks at full size, and the separable blocks buy th
 for less time than plain ones at 32-96 (0.45 M parameters against 1.46 M): more epochs fit a
 35-minute budget, and that wins (``benchmarks/bench_time_to_quality.py``; the README of
 ``Semantic_out_2/``). ``UNetSpec`` also offers, measured and left as options: pyramid pooling at
-the bridge, a stride-4 stem for 256 px input, a refine block at the input size (``full_res``)
-and a pixel-shuffle head (``head``). Built for input size ``(None, None)``, a UNet takes any
+the bridge, a stride-4 stem for 256 px input, a refine block at the input size (``full_res``),
+a pixel-shuffle head (``head``) and photos standardized one by one (``inputs``; the custom
+layers are in ``utils.layers``). Built for input size ``(None, None)``, a UNet takes any
 multiple of ``input_divisor`` (training on crops, scoring whole photos).
 
 Layer names other code relies on (notebooks 05-06): ``encoder_1`` .. ``encoder_{depth}`` (block
@@ -39,6 +40,7 @@ from keras import layers
 
 from utils import runio
 from utils.colours import ColourMapping
+from utils.layers import PhotoStandardization, PixelShuffle
 
 VARIANTS = ("model1", "model2")
 MODEL_FILE = "model.keras"
@@ -50,6 +52,7 @@ BN_MOMENTUM = 0.9  # Keras default 0.99 lags far behind in short runs (a few hun
 PPM_BINS = (1, 2, 4)
 CONTEXTS = ("none", "ppm")
 HEADS = ("bilinear", "shuffle")
+INPUTS = ("scaled", "standardized")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class UNetSpec:
     # this width, whose class scores are then the logits (no upsampling of the scores)
     head: str = "bilinear"  # a stem's half-size class scores to the input size: "bilinear", or
     # "shuffle": 4 scores per class and cell, one per pixel of its 2x2 block (DUC, Wang 2018)
+    inputs: str = "scaled"  # the photo as given (0-1), or "standardized": each photo to mean 0,
+    # standard deviation 1 (``utils.layers.PhotoStandardization``: brightness and contrast out)
 
 
 SPECS = {
@@ -91,26 +96,6 @@ FULL_SIZE_MODEL2 = {"stem_stride": 1, "widths": (24, 48, 72, 96), "bridge": 192,
 STANDARD_MODEL2 = {"separable": False, "widths": (32, 48, 72, 96), "bridge": 192}
 
 
-@keras.saving.register_keras_serializable(package="cityscapes_unet")
-class PixelShuffle(layers.Layer):
-    """Depth to space: (B, H, W, s*s*C) -> (B, s*H, s*W, C). Keras has the op but no layer."""
-
-    def __init__(self, scale: int, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.scale = scale
-
-    def call(self, x):  # noqa: ANN001, ANN201
-        return keras.ops.depth_to_space(x, self.scale)
-
-    def compute_output_shape(self, shape: tuple) -> tuple:
-        b, h, w, c = shape
-        s = self.scale
-        return (b, h and h * s, w and w * s, c and c // (s * s))
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "scale": self.scale}
-
-
 def input_divisor(spec: UNetSpec) -> int:
     """What the input height and width must be multiples of: the stem stride x 2**depth."""
     return spec.stem_stride * 2 ** len(spec.widths)
@@ -122,6 +107,8 @@ def check_spec(spec: UNetSpec) -> UNetSpec:
         raise ValueError(f"context must be one of {CONTEXTS}, got {spec.context!r}")
     if spec.stem_stride not in (1, 2, 4):
         raise ValueError(f"stem_stride must be 1, 2 or 4, got {spec.stem_stride!r}")
+    if spec.inputs not in INPUTS:
+        raise ValueError(f"inputs must be one of {INPUTS}, got {spec.inputs!r}")
     if spec.head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, got {spec.head!r}")
     if spec.full_res and spec.stem_stride == 1:
@@ -234,6 +221,7 @@ def build_unet(
     separable: bool | None = None,
     full_res: int | None = None,
     head: str | None = None,
+    inputs: str | None = None,
 ) -> keras.Model:
     """A functional UNet: float32 photos in [0, 1] (B, H, W, 3) -> float32 logits (B, H, W, C).
 
@@ -254,6 +242,7 @@ def build_unet(
         separable=separable,
         full_res=full_res,
         head=head,
+        inputs=inputs,
     )
     check_spec(spec)
     h, w = (None if s is None else int(s) for s in input_size)
@@ -263,8 +252,9 @@ def build_unet(
         raise ValueError("input size (None, None) needs context='none' (pooling needs a size)")
     if h is not None and (h % factor or w % factor):
         raise ValueError(f"input size {h}x{w} is not divisible by {factor} (stem and encoder)")
-    inputs = keras.Input((h, w, 3), name="photo")
-    x = inputs
+    photos = keras.Input((h, w, 3), name="photo")
+    photo = photos if spec.inputs == "scaled" else PhotoStandardization(name="standardized")(photos)
+    x = photo
     if spec.stem_stride > 1:
         x, half = _stem(x, spec)
     skips = []
@@ -291,7 +281,7 @@ def build_unet(
         x = layers.Concatenate(name="skip_refine")([x, half])
         x = conv_block(x, int(half.shape[-1]), "refine", spec.residual, spec.separable)
     if spec.full_res:  # back to the input size, with a full-resolution view of the photo
-        detail = _conv_bn_relu(inputs, spec.full_res, "detail", 1)
+        detail = _conv_bn_relu(photo, spec.full_res, "detail", 1)
         x = layers.UpSampling2D(2, interpolation="bilinear", name="up_full")(x)
         x = layers.Concatenate(name="skip_full")([x, detail])
         x = conv_block(x, spec.full_res, "refine_full", spec.residual, spec.separable)
@@ -304,7 +294,7 @@ def build_unet(
     else:  # class scores at half size, bilinearly upsampled to the input size
         x = layers.Conv2D(num_classes, 1, name="class_scores", dtype="float32")(x)
         logits = layers.UpSampling2D(2, interpolation="bilinear", name="logits", dtype="float32")(x)
-    return keras.Model(inputs, logits, name=f"unet_{variant}")
+    return keras.Model(photos, logits, name=f"unet_{variant}")
 
 
 # --------------------------------------------------------------------------- trained models
