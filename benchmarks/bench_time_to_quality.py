@@ -311,19 +311,18 @@ def table(results: dict, baseline: str) -> str:
     return "\n".join(lines)
 
 
-def plot(results: dict, path: Path, budget: str) -> None:
-    """mIoU against training minutes, one line per recipe."""
+def plot(results: dict, path: Path, budget: str, x: str = "minutes") -> None:
+    """mIoU against training ``x`` ("minutes", or "epoch" for fixed-epoch runs, whose minutes
+    need not compare), one line per recipe."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, r in results.items():
         c = r["curve"]
         if c:
-            ax.plot(
-                [0] + [p["minutes"] for p in c], [0] + [p["mean_iou"] for p in c], "o-", label=name
-            )
+            ax.plot([0] + [p[x] for p in c], [0] + [p["mean_iou"] for p in c], "o-", label=name)
     ax.set(
-        xlabel="training minutes on this machine",
+        xlabel="training minutes on this machine" if x == "minutes" else "epoch",
         ylabel="mIoU (native 256x256, held-out cities)",
         title=f"Time to quality, {budget}",
     )
@@ -368,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     (out / "table.md").write_text(text + "\n")
     each = f"{args.epochs} epochs each" if args.epochs else f"{args.minutes:g}-minute budget"
-    plot(results, out / "time_to_quality.png", each)
+    plot(results, out / "time_to_quality.png", each, "epoch" if args.epochs else "minutes")
     print(f"saved {out}/results.json, table.md, time_to_quality.png")
     json.dumps(results)  # fail loudly here rather than in a later reader
     return 0

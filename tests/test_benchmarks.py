@@ -116,7 +116,7 @@ def test_robustness_conditions() -> None:
     assert "0.2000 (50%)" in rob.table(results, list(rob.CONDITIONS))
 
 
-def test_time_to_quality_table_compares_at_the_baselines_minutes() -> None:
+def test_time_to_quality_table_compares_at_the_baselines_minutes(tmp_path: Path) -> None:
     ttq = load("bench_time_to_quality")
     curve = lambda *pts: [  # noqa: E731
         {"epoch": i, "minutes": m, "mean_iou": v} for i, (m, v) in enumerate(pts, 1)
@@ -130,6 +130,9 @@ def test_time_to_quality_table_compares_at_the_baselines_minutes() -> None:
     assert rows[3] == "| old | 2 | 20.0 | 0.3000 | 0.3000 | 0.3000 | 20.0 | 1.00 |"
     # within the baseline's 20 minutes "new" had 0.32; it reached 0.30 at 15 minutes
     assert rows[4] == "| new | 3 | 25.0 | 0.3600 | 0.3600 | 0.3200 | 15.0 | 0.75 |"
+    for x in ("minutes", "epoch"):  # fixed-epoch runs are plotted by epoch
+        ttq.plot(results, tmp_path / f"{x}.png", "test", x)
+        assert (tmp_path / f"{x}.png").stat().st_size > 0
 
 
 def test_readme_gpu_command_trains_the_measured_recipe() -> None:
