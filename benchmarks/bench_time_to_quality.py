@@ -197,8 +197,9 @@ RECIPES: dict[str, dict] = {
         architecture={"widths": (32, 64, 128, 192), "bridge": 384},
     ),
 }
-# its second seed
+# second seeds
 RECIPES["wide96_deep_prog_seed1"] = {**RECIPES["wide96_deep_prog"], "seed": 1}
+RECIPES["wide96_prog_seed1"] = {**RECIPES["wide96_prog"], "seed": 1}
 # progressive resizing with photos of rare classes more often (the README's recipe + sampling)
 RECIPES["wide96_prog_rfs"] = {**RECIPES["wide96_prog"], "rare_repeat": 0.1}
 # progressive resizing with each photo standardized in the model (utils.layers): brightness and
