@@ -143,11 +143,10 @@ class BudgetClock(keras.callbacks.Callback):
     known only from the full-size phase on), to as many as fit the budget (up to the ceiling);
     later, shorter only when the epochs left would overrun the budget by more than
     ``TOLERANCE``. ``schedule`` (a :class:`WarmupCosine`) is re-fitted to end with the run
-    (``steps`` per epoch). The pace is
-    the median epoch of the fit, its first left out (it includes tracing), and so are the
-    ``early`` epochs on small photos (``utils.progressive``: the full-size phase is its own fit,
-    timed from its second epoch): one slow epoch (another job for a minute) does not cut the
-    run, a lasting slowdown does within a few epochs."""
+    (``steps`` per epoch). The pace is the median epoch of the fit, its first left out (it
+    includes tracing), and so are the ``early`` epochs on small photos (``utils.progressive``:
+    the full-size phase is its own fit, timed from its second epoch): one slow epoch (another
+    job for a minute) does not cut the run, a lasting slowdown does within a few epochs."""
 
     def __init__(
         self,
