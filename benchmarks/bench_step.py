@@ -4,16 +4,19 @@ Each recipe of ``bench_time_to_quality.RECIPES`` is built at its own input size 
 and compiled with its loss and Adam on its schedule, without the confusion-matrix metric (its
 ``bincount`` has no XLA kernel, so neither side has it): once as Keras compiles it on a CPU
 (``jit_compile="auto"`` turns XLA off on CPU-only machines) and, with ``--jit``, once with
-``jit_compile=True``. Steps run on random data (``bench_training.py`` times the input
-pipeline); rounds alternate between all models so that a change in machine load hits all, and
-the best round of each is printed with its ratio to the first recipe without XLA.
+``jit_compile=True``, under each ``--precision`` policy. Steps run on random data
+(``bench_training.py`` times the input pipeline); rounds alternate between all models so that a
+change in machine load hits all, and the best round of each is printed with its ratio to the
+first recipe without XLA.
 
     python benchmarks/bench_step.py --recipes standard separable default --jit
+    python benchmarks/bench_step.py --recipes wide96 --precision float32 mixed_bfloat16
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import time
 
@@ -35,13 +38,22 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--jit", action="store_true", help="also time each recipe compiled with XLA")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--steps", type=int, default=10, help="timed steps per round")
+    ap.add_argument(
+        "--precision",
+        nargs="+",
+        default=["float32"],
+        help="Keras dtype policies to time each recipe under, e.g. float32 mixed_bfloat16",
+    )
     args = ap.parse_args(argv)
     num_classes = ColourMapping.palette().num_classes
     nets: dict[str, tuple[keras.Model, train.TrainConfig]] = {}
     for name in args.recipes:
         cfg = train.TrainConfig(**RECIPES[name])
-        for jit in (False, True) if args.jit else (False,):
+        for policy, jit in itertools.product(
+            args.precision, (False, True) if args.jit else (False,)
+        ):
             keras.utils.set_random_seed(0)
+            keras.mixed_precision.set_global_policy(policy)
             start = time.perf_counter()
             net = model.build_unet(num_classes, cfg.size, cfg.variant, **cfg.architecture)
             net.compile(
@@ -50,7 +62,8 @@ def main(argv: list[str] | None = None) -> None:
                 jit_compile=jit,
             )
             budget.step_seconds(net, cfg.batch_size, cfg.train_size, num_classes, steps=1)
-            label = f"{name}{' + XLA' if jit else ''}"
+            keras.mixed_precision.set_global_policy("float32")
+            label = f"{name}{'' if policy == 'float32' else ' ' + policy}{' + XLA' if jit else ''}"
             nets[label] = (net, cfg)
             traced = time.perf_counter() - start
             print(
