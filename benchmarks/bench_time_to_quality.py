@@ -211,6 +211,8 @@ RECIPES["wide96_plain"] = {**RECIPES["wide96"], "architecture": {"separable": Fa
 # the README's recipe with twice the channels in the two deepest levels and the bridge (on an
 # AVX-512 CPU they cost 1.02-1.07x the step, against 1.11-1.19x on an AVX2 one)
 RECIPES["wide96_prog_deep"] = {**RECIPES["wide96_prog"], "architecture": DEEP_LEVELS}
+# the README's recipe in float32 where ``auto`` would pick mixed bfloat16 (CPUs with AVX512-BF16)
+RECIPES["wide96_prog_f32"] = {**RECIPES["wide96_prog"], "mixed_precision": "off"}
 # photos at 128 x 256 (the pair files' own height, 1.78x the pixels of 96 x 192)
 RECIPES["wide128"] = dict(variant="model2", image_size=128, image_width=256)
 
