@@ -42,8 +42,9 @@ def precision_policy(mode: str = "auto", strategy=None) -> str:  # noqa: ANN001
     """The Keras dtype policy for ``mode``: auto picks mixed precision where hardware has it.
 
     auto: mixed_float16 on GPUs of compute capability >= 7, mixed_bfloat16 on TPUs and on CPUs
-    with native bfloat16 (AVX512-BF16/AMX: about twice the float32 speed, see the benchmark),
-    else float32. ``off`` = float32; any other value is used as the policy name.
+    with native bfloat16 (AVX512-BF16/AMX; on a 2-core AVX512-BF16 EPYC, 0.84-0.94x model 2's
+    float32 step: ``benchmarks/bench_step.py --precision``), else float32. ``off`` = float32; any
+    other value is used as the policy name.
     """
     if mode == "off":
         return "float32"
