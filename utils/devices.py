@@ -29,10 +29,10 @@ def choose_strategy():  # noqa: ANN201 - tf.distribute.Strategy
     return tf.distribute.get_strategy()
 
 
-def cpu_has_bf16() -> bool:
-    """Whether this CPU has native bfloat16 matrix instructions (Linux /proc/cpuinfo)."""
+def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this CPU has native bfloat16 matrix instructions (Linux ``/proc/cpuinfo``)."""
     try:
-        flags = Path("/proc/cpuinfo").read_text()
+        flags = cpuinfo.read_text()
     except OSError:
         return False
     return any(f" {flag}" in flags for flag in BF16_CPU_FLAGS)
