@@ -215,6 +215,8 @@ RECIPES["wide96_prog_deep"] = {**RECIPES["wide96_prog"], "architecture": DEEP_LE
 RECIPES["wide96_prog_f32"] = {**RECIPES["wide96_prog"], "mixed_precision": "off"}
 # photos at 128 x 256 (the pair files' own height, 1.78x the pixels of 96 x 192)
 RECIPES["wide128"] = dict(variant="model2", image_size=128, image_width=256)
+# progressive resizing to 128 x 256: the first 40 % of the epochs at 64 x 128 (half the size)
+RECIPES["wide128_prog"] = {**RECIPES["wide128"], "early_share": 0.4, "early_scale": 0.5}
 
 
 class NativeScore(keras.callbacks.Callback):
