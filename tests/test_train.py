@@ -16,7 +16,7 @@ import pytest
 import tensorflow as tf
 from conftest import ROOT, write_image
 
-from utils import augment, budget, data, history, labels, losses, model, progressive, train
+from utils import augment, budget, checks, data, history, labels, losses, model, progressive, train
 from utils.colours import ColourMapping
 from utils.labels import IGNORE_ID
 
@@ -105,6 +105,15 @@ def test_batch_size_is_the_variants_own_unless_given() -> None:
     assert train.TrainConfig(variant="model2", batch_size=16).batch_size == 16
     args = train.parse_args(["--data", "d", "--out", "o", "--variant", "model2"])
     assert train.config_from_args(args).batch_size == 8
+
+
+def test_progressive_resizing_size_comes_from_the_command_line() -> None:
+    flags = ["--data", "d", "--out", "o", "--variant", "model2", "--image-size", "128"]
+    flags += ["--image-width", "256", "--early-share", "0.4"]
+    with pytest.raises(checks.ParameterError, match="early_scale=0.66"):
+        train.config_from_args(train.parse_args(flags))  # 2/3 of 128 x 256: 85 x 171, refused
+    half = train.config_from_args(train.parse_args([*flags, "--early-scale", "0.5"]))
+    assert half.size == (128, 256) and half.early_size == (64, 128)
 
 
 def test_peak_learning_rate_is_the_variants_own_unless_given() -> None:

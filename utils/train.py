@@ -314,7 +314,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--image-size", type=int, default=d.image_size, help="photo height (and width)")
     ap.add_argument("--image-width", type=int, default=0, help="photo width, if not square")
     ap.add_argument("--early-share", type=float, default=d.early_share, help="this share of the "
-                    "epochs first on photos 2/3 the size (utils.progressive)")  # fmt: skip
+                    "epochs first on photos --early-scale the size (progressive)")  # fmt: skip
+    ap.add_argument("--early-scale", type=float, default=d.early_scale, help="0.5 for 128 x 256")
     ap.add_argument("--crop-size", type=int, default=d.crop_size,
                     help="train on random-scale crops of this size (0: whole photos)")  # fmt: skip
     ap.add_argument("--batch-size", type=int, default=0, help="0: the variant's (16 or 8)")
@@ -358,7 +359,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     overrides.update(
         epochs=args.epochs, train_minutes=args.minutes, image_size=args.image_size,
         image_width=args.image_width, crop_size=args.crop_size, batch_size=args.batch_size,
-        early_share=args.early_share,
+        early_share=args.early_share, early_scale=args.early_scale,
         max_train_images=args.max_train, max_val_images=args.max_val, seed=args.seed,
         mixed_precision=args.precision,
     )  # fmt: skip
