@@ -218,6 +218,8 @@ RECIPES["wide96_prog_f32"] = {**RECIPES["wide96_prog"], "mixed_precision": "off"
 RECIPES["wide128"] = dict(variant="model2", image_size=128, image_width=256)
 # progressive resizing to 128 x 256: the first 40 % of the epochs at 64 x 128 (half the size)
 RECIPES["wide128_prog"] = {**RECIPES["wide128"], "early_share": 0.4, "early_scale": 0.5}
+# the same with a random zoom (U(1, 1.5) on half the photos) before the photometric change
+RECIPES["wide128_prog_zoom"] = {**RECIPES["wide128_prog"], "augment": "photo_zoom"}
 # the recipe the README's real-data command trains (a test holds the two together)
 DEFAULT_RECIPE = "wide128_prog"
 

@@ -295,6 +295,33 @@ def test_photometric_changes_exposure_not_labels() -> None:
     assert not np.allclose(p1.numpy()[~flipped], photos[~flipped], atol=0.01)
 
 
+def test_photo_zoom_mode_zooms_then_changes_exposure() -> None:
+    """``photo_zoom`` is ``photo`` with ``full``'s zoom: the same flips and exposure draws, some
+    images zoomed (exact ids); "full" stays flip, zoom and jitter from one stream."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(2)
+    photos = rng.uniform(0.2, 0.8, (16, 32, 32, 3)).astype(np.float32)
+    ids = rng.integers(0, 5, (16, 32, 32)).astype(np.uint8)
+    ds = tf.data.Dataset.from_tensors((photos, ids))
+    zp, zi = (t.numpy() for t in next(iter(augment.augment(ds, "photo_zoom", seed=1))))
+    pp, pi = (t.numpy() for t in next(iter(augment.augment(ds, "photo", seed=1))))
+    assert set(np.unique(zi)) <= set(range(5))  # nearest: no blended ids
+    s = tf.constant([augment.ZOOM_SEED_STRIDE + 1, 1], tf.int64)  # the zoom stream's 1st batch
+    zoomed = tf.random.stateless_uniform([len(ids), 4], seed=s).numpy()[:, 0] < 0.5
+    assert 0 < zoomed.sum() < len(ids)  # about half the images zoomed
+    assert np.all(np.abs(zp[zoomed] - pp[zoomed]).max(axis=(1, 2, 3)) > 0.01)
+    assert np.any(zi[zoomed] != pi[zoomed])
+    assert np.array_equal(zi[~zoomed], pi[~zoomed])  # the others: exactly the "photo" change
+    assert np.allclose(zp[~zoomed], pp[~zoomed])
+    fp, fi = next(iter(augment.augment(ds, "full", seed=1)))
+    flip_seed = [augment.FLIP_SEED_STRIDE, 1]
+    flipped = augment.flip_batch(tf.constant(photos), tf.constant(ids), flip_seed)
+    ep, ei = augment.zoom_crop_batch(*flipped, s)
+    assert np.array_equal(fi.numpy(), ei.numpy())
+    assert np.allclose(fp.numpy(), augment.colour_jitter_batch(ep, s + 1).numpy())
+
+
 def test_scale_crop_windows() -> None:
     """Random-scale crops: the window's size, exact ids, the whole photo at the low end of the
     scale range, and windows of the photo's own pixels at scale 1."""

@@ -10,12 +10,14 @@ reproducible, and moves photo and class ids together (labels stay exact ids: nea
   place and a random brightness shift and contrast scale;
 - ``photo``: flip, then per image a stronger photometric change (:func:`photometric_batch`:
   gamma, contrast, saturation, brightness) and no zoom: photos from other cameras, darker or
-  flatter than Cityscapes', look less foreign.
+  flatter than Cityscapes', look less foreign;
+- ``photo_zoom``: ``photo`` with ``full``'s random zoom before the photometric change: objects
+  at more sizes as well as other exposures.
 
 With a ``crop_size`` (``TrainConfig.crop_size``), every image is instead cut to a random-scale
 ``crop_size`` square window (:func:`scale_crop_batch`) after the flip, ``full`` adds only the
-colour jitter and ``photo`` its photometric change: the network trains on crops of the larger
-photos it is evaluated on.
+colour jitter and ``photo`` (``photo_zoom``) its photometric change: the network trains on crops
+of the larger photos it is evaluated on.
 
 It runs after the cache (``utils.data.make_dataset``), so every epoch draws new transforms.
 """
@@ -24,7 +26,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-AUGMENT_MODES = ("none", "flip", "full", "photo")
+AUGMENT_MODES = ("none", "flip", "full", "photo", "photo_zoom")
+ZOOM_MODES = ("full", "photo_zoom")  # the modes with a random zoom (replaced by crops)
 FLIP_SEED_STRIDE = 1_000_003  # batch counters of the flip and zoom streams start far apart
 ZOOM_SEED_STRIDE = 7_919
 CROP_SEED_STRIDE = 104_729
@@ -156,15 +159,17 @@ def augment(dataset, mode: str, seed: int = 0, max_zoom: float = 1.5, crop_size:
             dataset, seed * CROP_SEED_STRIDE + 2, seed,
             lambda p, i, s: scale_crop_batch(p, i, s, crop_size, max_zoom),
         )  # fmt: skip
-    if mode == "full":
-
-        def zoom_and_jitter(photos, ids, s):  # noqa: ANN001, ANN202
-            if not crop_size:  # crops replace the zoom
-                photos, ids = zoom_crop_batch(photos, ids, s, max_zoom)
-            return colour_jitter_batch(photos, s + 1), ids
-
-        dataset = _per_batch(dataset, seed * ZOOM_SEED_STRIDE + 1, seed, zoom_and_jitter)
-    if mode == "photo":
+    if mode in ZOOM_MODES and not crop_size:  # crops replace the zoom
+        dataset = _per_batch(
+            dataset, seed * ZOOM_SEED_STRIDE + 1, seed,
+            lambda p, i, s: zoom_crop_batch(p, i, s, max_zoom),
+        )  # fmt: skip
+    if mode == "full":  # the zoom's stream, one draw on
+        dataset = _per_batch(
+            dataset, seed * ZOOM_SEED_STRIDE + 1, seed,
+            lambda p, i, s: (colour_jitter_batch(p, s + 1), i),
+        )  # fmt: skip
+    if mode in ("photo", "photo_zoom"):
         dataset = _per_batch(
             dataset, seed * PHOTO_SEED_STRIDE + 3, seed,
             lambda p, i, s: (photometric_batch(p, s), i),
