@@ -220,6 +220,8 @@ RECIPES["wide128"] = dict(variant="model2", image_size=128, image_width=256)
 RECIPES["wide128_prog"] = {**RECIPES["wide128"], "early_share": 0.4, "early_scale": 0.5}
 # the same with a random zoom (U(1, 1.5) on half the photos) before the photometric change
 RECIPES["wide128_prog_zoom"] = {**RECIPES["wide128_prog"], "augment": "photo_zoom"}
+# the same share of small-photo epochs at 96 x 192 (3/4 of the size) rather than 64 x 128
+RECIPES["wide128_prog96"] = {**RECIPES["wide128_prog"], "early_scale": 0.75}
 # the recipe the README's real-data command trains (a test holds the two together)
 DEFAULT_RECIPE = "wide128_prog"
 
