@@ -12,7 +12,7 @@ a short timing of its train step on this machine (``TrainConfig.train_minutes``,
 than overrun the budget by more than 5 %; if faster, early in the run, it goes on longer. Either
 way its learning-rate schedule is re-fitted to end with it.
 
-The first recipe named is the baseline (by default ``wide96_prog``, the README's recipe before
+The first recipe named is the baseline (by default ``wide128_prog``, the README's recipe before
 ``DEFAULT_RECIPE``, which the README's real-data command now trains); the table gives
 each recipe's final and best mIoU, and the minutes it needed to reach the baseline's final score
 (and the ratio to the baseline's minutes). A plot of mIoU against minutes and ``results.json``
@@ -20,7 +20,7 @@ each recipe's final and best mIoU, and the minutes it needed to reach the baseli
 each recipe's model folder to ``OUT/runs/<recipe>/models/<variant>`` (score it with
 ``python -m utils.evaluate``).
 
-    python benchmarks/bench_time_to_quality.py --minutes 33 --recipes wide96_prog wide128_prog
+    python benchmarks/bench_time_to_quality.py --minutes 33 --recipes wide128_prog wide128_prog_zoom
     python benchmarks/bench_time_to_quality.py --minutes 8 --recipes default stem128 crop256
     python benchmarks/bench_time_to_quality.py --epochs 10 --recipes default lr8e3
 
@@ -223,7 +223,7 @@ RECIPES["wide128_prog_zoom"] = {**RECIPES["wide128_prog"], "augment": "photo_zoo
 # the same share of small-photo epochs at 96 x 192 (3/4 of the size) rather than 64 x 128
 RECIPES["wide128_prog96"] = {**RECIPES["wide128_prog"], "early_scale": 0.75}
 # the recipe the README's real-data command trains (a test holds the two together)
-DEFAULT_RECIPE = "wide128_prog"
+DEFAULT_RECIPE = "wide128_prog_zoom"
 
 
 class NativeScore(keras.callbacks.Callback):
@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--minutes", type=float, default=8.0, help="training budget per recipe")
     ap.add_argument(
-        "--recipes", nargs="+", default=["wide96_prog", DEFAULT_RECIPE], choices=sorted(RECIPES)
+        "--recipes", nargs="+", default=["wide128_prog", DEFAULT_RECIPE], choices=sorted(RECIPES)
     )
     ap.add_argument(
         "--epochs",
