@@ -55,7 +55,7 @@ class TrainConfig:
     weight_decay: float = -1.0  # AdamW's decay of the kernels (0: Adam); < 0: the variant's own
     schedule: str = "cosine"  # constant | plateau (ReduceLROnPlateau) | cosine (per step)
     warmup_epochs: float = 0.5
-    augment: str = "photo"  # none | flip | full (+ zoom, jitter) | photo (+ gamma, contrast)
+    augment: str = "photo"  # none | flip | full (+ zoom, jitter) | photo (+ gamma...) | photo_zoom
     max_zoom: float = 1.5
     class_weights: str = "sqrt"  # none | median (median frequency) | sqrt (inverse sqrt frequency)
     dice_weight: float = 1.0  # soft Dice term added to the cross-entropy (measured: Semantic_out_2)
