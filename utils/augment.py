@@ -28,6 +28,7 @@ import tensorflow as tf
 
 AUGMENT_MODES = ("none", "flip", "full", "photo", "photo_zoom")
 ZOOM_MODES = ("full", "photo_zoom")  # the modes with a random zoom (replaced by crops)
+PHOTO_MODES = ("photo", "photo_zoom")  # the modes with the photometric change
 FLIP_SEED_STRIDE = 1_000_003  # batch counters of the flip and zoom streams start far apart
 ZOOM_SEED_STRIDE = 7_919
 CROP_SEED_STRIDE = 104_729
@@ -169,7 +170,7 @@ def augment(dataset, mode: str, seed: int = 0, max_zoom: float = 1.5, crop_size:
             dataset, seed * ZOOM_SEED_STRIDE + 1, seed,
             lambda p, i, s: (colour_jitter_batch(p, s + 1), i),
         )  # fmt: skip
-    if mode in ("photo", "photo_zoom"):
+    if mode in PHOTO_MODES:
         dataset = _per_batch(
             dataset, seed * PHOTO_SEED_STRIDE + 3, seed,
             lambda p, i, s: (photometric_batch(p, s), i),
