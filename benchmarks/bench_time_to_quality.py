@@ -222,6 +222,10 @@ RECIPES["wide128_prog"] = {**RECIPES["wide128"], "early_share": 0.4, "early_scal
 RECIPES["wide128_prog_zoom"] = {**RECIPES["wide128_prog"], "augment": "photo_zoom"}
 # the same share of small-photo epochs at 96 x 192 (3/4 of the size) rather than 64 x 128
 RECIPES["wide128_prog96"] = {**RECIPES["wide128_prog"], "early_scale": 0.75}
+# photos at 160 x 320 (1.56x the pixels of 128 x 256), the first 40 % of the epochs at 64 x 128
+RECIPES["wide160_prog_zoom"] = {
+    **RECIPES["wide128_prog_zoom"], "image_size": 160, "image_width": 320, "early_scale": 0.4
+}
 # the recipe the README's real-data command trains (a test holds the two together)
 DEFAULT_RECIPE = "wide128_prog_zoom"
 
