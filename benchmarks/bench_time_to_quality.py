@@ -224,7 +224,10 @@ RECIPES["wide128_prog_zoom"] = {**RECIPES["wide128_prog"], "augment": "photo_zoo
 RECIPES["wide128_prog96"] = {**RECIPES["wide128_prog"], "early_scale": 0.75}
 # photos at 160 x 320 (1.56x the pixels of 128 x 256), the first 40 % of the epochs at 64 x 128
 RECIPES["wide160_prog_zoom"] = {
-    **RECIPES["wide128_prog_zoom"], "image_size": 160, "image_width": 320, "early_scale": 0.4
+    **RECIPES["wide128_prog_zoom"],
+    "image_size": 160,
+    "image_width": 320,
+    "early_scale": 0.4,
 }
 # the recipe the README's real-data command trains (a test holds the two together)
 DEFAULT_RECIPE = "wide128_prog_zoom"
