@@ -197,3 +197,23 @@ def test_time_to_quality_trains_and_scores_wide_photos(
     assert [c["epoch"] for c in curve] == [1, 2] and 0 < curve[-1]["mean_iou"] <= 1
     config = model.load_config(tmp_path / "out" / "runs" / "tiny_wide" / "models" / "model2")
     assert config["input_size"] == [32, 64]
+
+
+def test_tta_scales_parse_and_are_restored_after_scoring() -> None:
+    """Scale sets parse from fractions (sorted, 1 required); the probe's scales hold inside its
+    block only, even when the block fails."""
+    import argparse
+
+    from utils import inference
+
+    bench = load("bench_tta_scales")
+    assert bench.parse_scales("4/3,1,3/4") == (0.75, 1.0, 4 / 3)
+    for bad in ("4/3", "1,x", "1,1/0", "0,1"):
+        with pytest.raises(argparse.ArgumentTypeError, match="scales"):
+            bench.parse_scales(bad)
+    kept = inference.MULTISCALE
+    with bench.multiscale((0.75, 1.0)):
+        assert inference.tta_sizes((128, 256), "multiscale") == [(96, 192), (128, 256)]
+    with pytest.raises(RuntimeError), bench.multiscale((1.0, 2.0)):
+        raise RuntimeError("scoring failed")
+    assert inference.MULTISCALE == kept

@@ -21,8 +21,9 @@ TTA_MODES = ("none", "flip", "multiscale")
 # twice the forward passes. "multiscale": flip at the input size and at 4/3 of it, logits
 # averaged (the multi-scale inference of DeepLab and PSPNet, with two scales): +0.002 to +0.009
 # over flip on five model 2 runs, on darker and flatter photos too, for 2.7x flip's forward
-# time; 2/3 and 5/3 as extra scales lost (Semantic_out_2/README.md). What ``utils.predict`` and
-# ``utils.evaluate`` use unless told otherwise; training scores without TTA.
+# time; 2/3 and 5/3 as extra scales lost, and on the 128 x 256 models 3/4, 3/2, 5/3 and 2 were
+# no better (benchmarks/bench_tta_scales.py; Semantic_out_2/README.md). What ``utils.predict``
+# and ``utils.evaluate`` use unless told otherwise; training scores without TTA.
 DEFAULT_TTA = "multiscale"
 MULTISCALE = (1.0, 4 / 3)
 SIZE_STEP = 32  # extra scales are rounded to multiples of 32, which every project UNet takes
