@@ -220,8 +220,8 @@ RECIPES["wide128"] = dict(variant="model2", image_size=128, image_width=256)
 RECIPES["wide128_prog"] = {**RECIPES["wide128"], "early_share": 0.4, "early_scale": 0.5}
 # the same with a random zoom (U(1, 1.5) on half the photos) before the photometric change
 RECIPES["wide128_prog_zoom"] = {**RECIPES["wide128_prog"], "augment": "photo_zoom"}
-# the same share of small-photo epochs at 96 x 192 (3/4 of the size) rather than 64 x 128
-RECIPES["wide128_prog96"] = {**RECIPES["wide128_prog"], "early_scale": 0.75}
+# the default with its small-photo epochs at 96 x 192 (3/4 of the size) rather than 64 x 128
+RECIPES["wide128_prog96"] = {**RECIPES["wide128_prog_zoom"], "early_scale": 0.75}
 # photos at 160 x 320 (1.56x the pixels of 128 x 256), the first 40 % of the epochs at 64 x 128
 RECIPES["wide160_prog_zoom"] = {
     **RECIPES["wide128_prog_zoom"],
