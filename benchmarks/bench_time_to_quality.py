@@ -44,6 +44,7 @@ os.environ.setdefault("MPLBACKEND", "agg")
 import keras  # noqa: E402
 
 from utils import data, devices, evaluate, metrics, model, runio, train  # noqa: E402
+from utils.augment import RARE_THINGS  # noqa: E402
 from utils.colours import ColourMapping  # noqa: E402
 from utils.rims import RIM_CLASSES  # noqa: E402
 
@@ -228,6 +229,11 @@ RECIPES["wide160_prog_zoom"] = {
     "image_size": 160,
     "image_width": 320,
     "early_scale": 0.4,
+}
+# the default with the riders' and rare vehicles' pixels pasted from the next photo of each batch
+RECIPES["wide128_prog_zoom_paste"] = {
+    **RECIPES["wide128_prog_zoom"],
+    "paste_classes": RARE_THINGS,
 }
 # the recipe the README's real-data command trains (a test holds the two together)
 DEFAULT_RECIPE = "wide128_prog_zoom"

@@ -107,6 +107,26 @@ def test_batch_size_is_the_variants_own_unless_given() -> None:
     assert train.config_from_args(args).batch_size == 8
 
 
+def test_every_recipe_flag_reaches_its_config_field() -> None:
+    flags = {"--variant": "model2", "--epochs": "3", "--minutes": "2.5", "--image-size": "64",
+             "--image-width": "128", "--batch-size": "4", "--lr": "0.01", "--weight-decay": "0",
+             "--schedule": "constant", "--augment": "flip", "--class-weights": "none",
+             "--dice": "0.5", "--lovasz": "0.25", "--hard-pixels": "0.2", "--rare-repeat": "0.1",
+             "--max-train": "7", "--max-val": "5", "--precision": "off", "--seed": "3"}  # fmt: skip
+    argv = ["--data", "d", "--out", "o", *(x for kv in flags.items() for x in kv)]
+    cfg = train.config_from_args(train.parse_args([*argv, "--paste-classes", "bus"]))
+    got = (cfg.variant, cfg.epochs, cfg.train_minutes, cfg.size, cfg.batch_size, cfg.learning_rate,
+           cfg.weight_decay, cfg.schedule, cfg.augment, cfg.class_weights, cfg.dice_weight,
+           cfg.lovasz_weight, cfg.hard_pixels, cfg.rare_repeat, cfg.max_train_images,
+           cfg.max_val_images, cfg.mixed_precision, cfg.seed, cfg.paste_classes)  # fmt: skip
+    assert got == ("model2", 3, 2.5, (64, 128), 4, 0.01, 0, "constant", "flip", "none", 0.5,
+                   0.25, 0.2, 0.1, 7, 5, "off", 3, ("bus",))  # fmt: skip
+    alone = train.config_from_args(train.parse_args([*argv, "--paste-classes"]))
+    assert alone.paste_classes == augment.RARE_THINGS  # the flag alone: the measured classes
+    plain = train.config_from_args(train.parse_args(["--data", "d", "--out", "o", "--plain"]))
+    assert plain.augment == "none" and plain.paste_classes == () and plain.epochs == 12
+
+
 def test_progressive_resizing_size_comes_from_the_command_line() -> None:
     flags = ["--data", "d", "--out", "o", "--variant", "model2", "--image-size", "128"]
     flags += ["--image-width", "256", "--early-share", "0.4"]
@@ -320,6 +340,33 @@ def test_photo_zoom_mode_zooms_then_changes_exposure() -> None:
     ep, ei = augment.zoom_crop_batch(*flipped, s)
     assert np.array_equal(fi.numpy(), ei.numpy())
     assert np.allclose(fp.numpy(), augment.colour_jitter_batch(ep, s + 1).numpy())
+
+
+def test_paste_copies_rare_pixels_from_the_next_image() -> None:
+    """``paste_classes``: each image gets the named classes' pixels (photo and id together)
+    from the next image of its batch, the last from the first; everything else is untouched,
+    and a bad class name is a clear error before anything is built."""
+    bus, car, rider = (labels.class_id(n) for n in ("bus", "car", "rider"))
+    ids = np.zeros((3, 8, 8), np.uint8)
+    ids[1, 2:4, 2:6] = bus  # image 1 has a bus: pasted into image 0
+    ids[2, 5:7, 1:3] = car  # not a pasted class: image 1 keeps its own pixels there
+    ids[0, 0, 0] = rider  # image 0's rider goes to image 2 (the last takes from the first)
+    ids[0, 7, :] = IGNORE_ID
+    photos = np.stack([np.full((8, 8, 3), v, np.float32) for v in (0.1, 0.5, 0.9)])
+    p2, i2 = (t.numpy() for t in augment.paste_batch(photos, tf.constant(ids), [bus, rider]))
+    pasted = np.zeros_like(ids, bool)
+    pasted[0, 2:4, 2:6] = pasted[2, 0, 0] = True
+    assert np.array_equal(i2[pasted], [bus] * 8 + [rider])
+    assert np.allclose(p2[0, 2:4, 2:6], 0.5) and np.allclose(p2[2, 0, 0], 0.1)
+    assert np.array_equal(i2[~pasted], ids[~pasted])
+    assert np.array_equal(p2[~pasted], photos[~pasted])
+    ds = tf.data.Dataset.from_tensors((photos, ids))
+    fp, fi = next(iter(augment.augment(ds, "none", paste_ids=[bus, rider])))
+    assert np.array_equal(fi.numpy(), i2) and np.allclose(fp.numpy(), p2)
+    cfg = train.TrainConfig(variant="model2", paste_classes=["bus"]).check()
+    assert cfg.paste_classes == ("bus",)
+    with pytest.raises(checks.ParameterError, match="paste_classes.*'lorry'.*choose from road"):
+        train.TrainConfig(variant="model2", paste_classes=("lorry",)).check()
 
 
 def test_scale_crop_windows() -> None:

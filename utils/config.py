@@ -63,6 +63,7 @@ class TrainConfig:
     hard_pixels: float = 0.0  # 0: cross-entropy on every pixel; 0.25: on each image's hardest 25 %
     clean_rims: tuple[str, ...] = ()  # classes whose JPEG rims are void in training (utils.rims)
     rare_repeat: float = 0.0  # > 0: photos with rare classes more often (utils.sampling)
+    paste_classes: tuple[str, ...] = ()  # pasted from the next photo of a batch (utils.augment)
     max_train_images: int = 0  # 0 = all
     max_val_images: int = 0
     seed: int = 0
@@ -144,10 +145,11 @@ class TrainConfig:
                    "augment": augment.AUGMENT_MODES,
                    "class_weights": losses.CLASS_WEIGHT_METHODS}  # fmt: skip
         checks.fields(self, choices, WHOLE_FIELDS, NUMBER_FIELDS)
-        try:
-            self.clean_rims = rims.check_classes(self.clean_rims)
-        except (TypeError, ValueError) as e:
-            raise checks.ParameterError("clean_rims", self.clean_rims, str(e)) from None
+        for name in ("clean_rims", "paste_classes"):
+            try:
+                setattr(self, name, rims.check_classes(getattr(self, name)))
+            except (TypeError, ValueError) as e:
+                raise checks.ParameterError(name, getattr(self, name), str(e)) from None
         spec = self._checked_spec()
         divisor = model.input_divisor(spec)
         if checks.whole("image_size", self.image_size, divisor) % divisor:

@@ -8,8 +8,7 @@
 (``utils.history``). Started again on the same folder after an interruption, it resumes at the
 epoch after the last finished one (``keras.callbacks.BackupAndRestore``). The pieces live in
 their own modules: ``utils.losses`` (loss, class weights), ``utils.augment`` (joint
-augmentation), ``utils.devices`` (strategy, precision), ``utils.history`` (callbacks, history
-files, resuming).
+augmentation), ``utils.devices`` (strategy, precision) and ``utils.history`` (callbacks, resuming).
 """
 
 from __future__ import annotations
@@ -91,7 +90,8 @@ def prepare(
     if count_classes:
         counts = losses.class_pixel_counts(train_ds, mapping.num_classes)
         weights = losses.class_weight_table(counts, cfg.class_weights)
-    train_ds = augment.augment(train_ds, cfg.augment, cfg.seed, cfg.max_zoom, cfg.crop_size)
+    paste = rims.class_ids_of(cfg.paste_classes, mapping.class_names)
+    train_ds = augment.augment(train_ds, cfg.augment, cfg.seed, cfg.max_zoom, cfg.crop_size, paste)
     prep = Prepared(train_ds, val_ds, train_files, val_files, counts, weights, cfg.batch_size)
     if cfg.early_share:  # the same files and recipe at the small size (utils.progressive)
         small = dataclasses.replace(cfg, image_size=cfg.early_size[0], early_share=0.0,
@@ -300,7 +300,8 @@ def train(
 
 # --------------------------------------------------------------------------- CLI
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Command-line arguments (types by argparse; ranges by ``TrainConfig.check`` in ``main``)."""
+    """Command-line arguments (types by argparse; ranges by ``TrainConfig.check`` in ``main``).
+    Each recipe flag's ``dest`` is its ``TrainConfig`` field; None: the recipe's own value."""
     d = TrainConfig()
     ap = argparse.ArgumentParser(prog="python -m utils.train", description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, help="dataset folder or folder of pair files")
@@ -309,7 +310,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--plain", action="store_true", help="plain reference recipe (model 1, Adam "
                     "1e-3 constant, no augmentation, no class weights)")  # fmt: skip
     ap.add_argument("--epochs", type=int, default=d.epochs)
-    ap.add_argument("--minutes", type=float, default=d.train_minutes,
+    ap.add_argument("--minutes", type=float, default=d.train_minutes, dest="train_minutes",
                     help="as many epochs as fit these minutes (overrides --epochs)")  # fmt: skip
     ap.add_argument("--image-size", type=int, default=d.image_size, help="photo height (and width)")
     ap.add_argument("--image-width", type=int, default=0, help="photo width, if not square")
@@ -319,13 +320,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--crop-size", type=int, default=d.crop_size,
                     help="train on random-scale crops of this size (0: whole photos)")  # fmt: skip
     ap.add_argument("--batch-size", type=int, default=0, help="0: the variant's (16 or 8)")
-    ap.add_argument("--lr", type=float, default=None, help="peak learning rate")
+    ap.add_argument("--lr", type=float, dest="learning_rate", help="peak learning rate")
     ap.add_argument("--weight-decay", type=float, default=None, help="AdamW's decay (0: Adam)")
     ap.add_argument("--schedule", choices=SCHEDULES, default=None)
     ap.add_argument("--augment", choices=augment.AUGMENT_MODES, default=None)
     ap.add_argument("--class-weights", choices=losses.CLASS_WEIGHT_METHODS, default=None)
-    ap.add_argument("--dice", type=float, default=None, help="weight of the soft Dice term")
-    ap.add_argument("--lovasz", type=float, default=None, help="weight of a Lovasz-softmax term")
+    ap.add_argument("--dice", type=float, dest="dice_weight", help="weight of the soft Dice term")
+    ap.add_argument("--lovasz", type=float, dest="lovasz_weight", help="weight of a Lovasz term")
     ap.add_argument("--hard-pixels", type=float, default=None,
                     help="cross-entropy on this share of the hardest pixels (0: all)")  # fmt: skip
     ap.add_argument("--clean-rims", nargs="*", default=None, metavar="CLASS",
@@ -333,11 +334,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                     "train (utils.rims)")  # fmt: skip
     ap.add_argument("--rare-repeat", type=float, default=None, metavar="T",
                     help="rare classes' photos more often (utils.sampling)")  # fmt: skip
-    ap.add_argument("--max-train", type=int, default=0, help="use at most N training pairs")
-    ap.add_argument("--max-val", type=int, default=0, help="use at most N validation pairs")
+    ap.add_argument("--paste-classes", nargs="*", default=None, metavar="CLASS",
+                    help="these classes' pixels pasted from the next photo of a batch; alone: "
+                    "rider truck bus train motorcycle bicycle (utils.augment)")  # fmt: skip
+    ap.add_argument("--max-train", type=int, default=0, dest="max_train_images",
+                    help="use at most N training pairs")  # fmt: skip
+    ap.add_argument("--max-val", type=int, default=0, dest="max_val_images",
+                    help="use at most N validation pairs")  # fmt: skip
     ap.add_argument("--mapping", default="", help="colour mapping JSON (default: palette)")
     ap.add_argument("--snapshot-dir", default="", help="per-epoch figures (default by variant)")
-    ap.add_argument("--precision", default="auto", help="auto | off | a Keras dtype policy")
+    ap.add_argument("--precision", default="auto", dest="mixed_precision",
+                    help="auto | off | a Keras dtype policy")  # fmt: skip
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--fresh", action="store_true", help="do not resume an interrupted run")
     ap.add_argument("--skip-bad-files", action="store_true",
@@ -348,21 +355,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """A checked TrainConfig from parsed arguments (``--plain`` first, explicit flags override);
     a bad value raises ``checks.ParameterError`` naming the field (``epochs=0: ...``)."""
-    chosen = {"variant": args.variant, "learning_rate": args.lr, "schedule": args.schedule,
-              "augment": args.augment, "class_weights": args.class_weights,
-              "dice_weight": args.dice, "lovasz_weight": args.lovasz,
-              "hard_pixels": args.hard_pixels, "clean_rims": args.clean_rims,
-              "rare_repeat": args.rare_repeat, "weight_decay": args.weight_decay}  # fmt: skip
-    if args.clean_rims == []:  # the flag alone: the measured rim classes
-        chosen["clean_rims"] = rims.RIM_CLASSES
-    overrides = {k: v for k, v in chosen.items() if v is not None}
-    overrides.update(
-        epochs=args.epochs, train_minutes=args.minutes, image_size=args.image_size,
-        image_width=args.image_width, crop_size=args.crop_size, batch_size=args.batch_size,
-        early_share=args.early_share, early_scale=args.early_scale,
-        max_train_images=args.max_train, max_val_images=args.max_val, seed=args.seed,
-        mixed_precision=args.precision,
-    )  # fmt: skip
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    overrides = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    for name, alone in (("clean_rims", rims.RIM_CLASSES), ("paste_classes", augment.RARE_THINGS)):
+        if overrides.get(name) == []:  # the flag alone: the measured classes
+            overrides[name] = alone
     return (TrainConfig.plain(**overrides) if args.plain else TrainConfig(**overrides)).check()
 
 
