@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -125,6 +127,17 @@ def test_every_recipe_flag_reaches_its_config_field() -> None:
     assert alone.paste_classes == augment.RARE_THINGS  # the flag alone: the measured classes
     plain = train.config_from_args(train.parse_args(["--data", "d", "--out", "o", "--plain"]))
     assert plain.augment == "none" and plain.paste_classes == () and plain.epochs == 12
+
+
+def test_every_readme_training_command_gives_a_checked_recipe() -> None:
+    """The README's ``python -m utils.train`` lines parse and pass ``TrainConfig.check``."""
+    text = (ROOT / "README.md").read_text().replace("\\\n", " ")
+    pattern = r"^\s*(?:\.venv/bin/)?python -m utils\.train (.*)$"
+    commands = re.findall(pattern, text, flags=re.MULTILINE)
+    assert len(commands) >= 10
+    for line in commands:
+        argv = shlex.split(line.replace("$D", "d"), comments=True)
+        assert train.config_from_args(train.parse_args(argv)).check()
 
 
 def test_progressive_resizing_size_comes_from_the_command_line() -> None:
