@@ -231,10 +231,7 @@ RECIPES["wide160_prog_zoom"] = {
     "early_scale": 0.4,
 }
 # the default with the riders' and rare vehicles' pixels pasted from the next photo of each batch
-RECIPES["wide128_prog_zoom_paste"] = {
-    **RECIPES["wide128_prog_zoom"],
-    "paste_classes": RARE_THINGS,
-}
+RECIPES["wide128_prog_zoom_paste"] = {**RECIPES["wide128_prog_zoom"], "paste_classes": RARE_THINGS}
 # the default on another seed (its initial weights, data order and augmentation draws): the spread
 RECIPES["wide128_prog_zoom_seed1"] = {**RECIPES["wide128_prog_zoom"], "seed": 1}
 # the recipe the README's real-data command trains (a test holds the two together)

@@ -39,8 +39,8 @@ FLIP_SEED_STRIDE = 1_000_003  # batch counters of the flip and zoom streams star
 ZOOM_SEED_STRIDE = 7_919
 CROP_SEED_STRIDE = 104_729
 PHOTO_SEED_STRIDE = 15_485_863
-# The classes TrainConfig.paste_classes names in the benchmark's recipe: the vehicles and riders
-# with the lowest held-out IoU (0.15-0.35) and the fewest pixels.
+# What ``--paste-classes`` alone (and the benchmark's paste recipe) pastes: the vehicles and
+# riders with the lowest held-out IoU (0.15-0.35) and the fewest pixels.
 RARE_THINGS = ("rider", "truck", "bus", "train", "motorcycle", "bicycle")
 
 
