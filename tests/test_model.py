@@ -128,6 +128,7 @@ def test_missing_files_are_named(tmp_path: Path) -> None:
         dict(stem_stride=4, stem_width=8, residual=True, separable=True, full_res=4),
         dict(stem_stride=2, residual=True, separable=True, head="shuffle"),
         dict(stem_stride=2, residual=True, separable=True, full_res=4, inputs="standardized"),
+        dict(stem_stride=2, residual=True, separable=True, context="image"),
     ],
 )
 def test_stem_and_pyramid_pooling_shapes_and_gradients(arch: dict) -> None:
@@ -153,8 +154,10 @@ def test_stem_and_pyramid_pooling_shapes_and_gradients(arch: dict) -> None:
         assert net.get_layer("detail_conv1").input.shape[1:] == (64, 64, 3)
     if arch.get("head") == "shuffle":  # 4 scores per class at half size, shuffled to full
         assert net.get_layer("class_scores").output.shape[1:] == (32, 32, 20)
-    if arch.get("context") == "ppm":
-        assert net.get_layer("bottleneck_pool1").output.shape[1:3] == (1, 1)
+    if arch.get("context") == "ppm":  # the whole bridge's mean, its quarters and sixteenths
+        assert net.get_layer("bottleneck_pool2").output.shape[1:3] == (2, 2)
+    if arch.get("context"):  # the image's mean, in every cell of the bridge
+        assert net.get_layer("bottleneck_pool1").output.shape[1:3] == (64 // stride // 4,) * 2
     if arch.get("separable"):  # depthwise 3x3 + pointwise 1x1 under the same layer names
         conv = net.get_layer("decoder_1_conv2")
         assert isinstance(conv, keras.layers.SeparableConv2D)
@@ -182,8 +185,28 @@ def test_any_size_input_for_crop_training() -> None:
     net = model.build_unet(5, (None, None), "model2", widths=(8, 16), bridge=16)
     for size in (32, 64):
         assert net(np.zeros((1, size, size, 3), "float32")).shape == (1, size, size, 5)
-    with pytest.raises(ValueError, match="context='none'"):
+    with pytest.raises(ValueError, match="context 'none' or 'image', not 'ppm'"):
         model.build_unet(5, (None, None), "model2", widths=(8, 16), bridge=16, context="ppm")
+
+
+def test_image_context_lets_every_cell_see_the_whole_photo(tmp_path: Path) -> None:
+    """``context="image"``: a change in one corner of the photo reaches the bottleneck's far
+    corner, which the convolutions alone do not reach; any size, and it saves and loads back."""
+    rng = np.random.default_rng(0)
+    photo = rng.random((1, 128, 128, 3), dtype=np.float32)
+    changed = photo.copy()
+    changed[:, -16:, -16:] = 1 - changed[:, -16:, -16:]
+    for context, reached in (("none", False), ("image", True)):
+        net = model.build_unet(5, (None, None), "model1", widths=(8, 16), bridge=16,
+                               context=context)  # fmt: skip
+        probe = keras.Model(net.input, net.get_layer("bottleneck").output)
+        corner = [np.asarray(probe(p))[0, 0, 0] for p in (photo, changed)]
+        assert (np.abs(corner[0] - corner[1]).max() > 1e-6) == reached, context
+    for size in ((64, 96), (160, 352)):  # training, and multi-scale TTA's larger photos
+        assert net(np.zeros((1, *size, 3), "float32")).shape == (1, *size, 5)
+    net.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "m.keras")(photo), net(photo),
+                               atol=1e-5)  # fmt: skip
 
 
 def test_standardized_photos_make_the_model_blind_to_brightness_and_contrast(

@@ -1,6 +1,6 @@
 """The UNet's own Keras layers: the ones Keras has the op for but no layer.
 
-Both are registered for saving, so a ``model.keras`` that uses them loads wherever
+All are registered for saving, so a ``model.keras`` that uses them loads wherever
 ``utils.model`` (which imports this module) is imported.
 """
 
@@ -43,6 +43,19 @@ class PhotoStandardization(layers.Layer):
         _, h, w, c = ops.shape(x)  # numbers, or tensors for a model built for any size
         floor = ops.rsqrt(ops.cast(h * w * c, x.dtype))
         return (x - mean) / ops.maximum(ops.std(x, axis=(1, 2, 3), keepdims=True), floor)
+
+    def compute_output_shape(self, shape: tuple) -> tuple:
+        return shape
+
+
+@keras.saving.register_keras_serializable(package="cityscapes_unet")
+class ImageMean(layers.Layer):
+    """Every cell gets its image's mean features: (B, H, W, C) -> (B, H, W, C), for any H and W.
+    Global average pooling and an upsampling back in one step; ``UpSampling2D`` needs a known
+    size and Keras' adaptive pooling does not trace for sizes that change between calls."""
+
+    def call(self, x):  # noqa: ANN001, ANN201
+        return ops.broadcast_to(ops.mean(x, axis=(1, 2), keepdims=True), ops.shape(x))
 
     def compute_output_shape(self, shape: tuple) -> tuple:
         return shape

@@ -13,10 +13,10 @@ step to a third of the same blocks at full size, and the separable blocks buy th
 for less time than plain ones at 32-96 (0.45 M parameters against 1.46 M): more epochs fit a
 35-minute budget, and that wins (``benchmarks/bench_time_to_quality.py``; the README of
 ``Semantic_out_2/``). ``UNetSpec`` also offers, measured and left as options: pyramid pooling at
-the bridge, a stride-4 stem for 256 px input, a refine block at the input size (``full_res``),
-a pixel-shuffle head (``head``) and photos standardized one by one (``inputs``; the custom
-layers are in ``utils.layers``). Built for input size ``(None, None)``, a UNet takes any
-multiple of ``input_divisor`` (training on crops, scoring whole photos).
+the bridge (or the image's mean alone), a stride-4 stem for 256 px input, a refine block at the
+input size (``full_res``), a pixel-shuffle head (``head``) and photos standardized one by one
+(``inputs``; the custom layers are in ``utils.layers``). Built for input size ``(None, None)``,
+a UNet takes any multiple of ``input_divisor`` (training on crops, scoring whole photos).
 
 Layer names other code relies on (notebooks 05-06): ``encoder_1`` .. ``encoder_{depth}`` (block
 output before pooling), ``bottleneck`` (bridge output), ``decoder_1`` .. ``decoder_{depth}``
@@ -40,7 +40,7 @@ from keras import layers
 
 from utils import runio
 from utils.colours import ColourMapping
-from utils.layers import PhotoStandardization, PixelShuffle
+from utils.layers import ImageMean, PhotoStandardization, PixelShuffle
 
 VARIANTS = ("model1", "model2")
 MODEL_FILE = "model.keras"
@@ -49,8 +49,9 @@ MAPPING_FILE = "mapping.json"
 EPOCHS_DIR = "epochs"
 EPOCH_WEIGHTS = "epoch_{epoch:03d}.weights.h5"  # Keras formats {epoch} counting from 1
 BN_MOMENTUM = 0.9  # Keras default 0.99 lags far behind in short runs (a few hundred steps)
-PPM_BINS = (1, 2, 4)
-CONTEXTS = ("none", "ppm")
+# Context at the bridge: pooled over these bins (cells per side), each seen by every cell.
+CONTEXT_BINS = {"ppm": (1, 2, 4), "image": (1,)}  # "image": the mean alone, any input size
+CONTEXTS = ("none", *CONTEXT_BINS)
 HEADS = ("bilinear", "shuffle")
 INPUTS = ("scaled", "standardized")
 
@@ -68,7 +69,8 @@ class UNetSpec:
     # 4: a second, separable strided conv after it (quarter size), and a ``refine`` block at half
     # size that joins the first stem conv's output back in before the class scores
     stem_width: int = 0  # channels of the first stem conv (0: the first encoder width)
-    context: str = "none"  # "ppm": pyramid pooling (bins 1, 2, 4) at the bridge
+    context: str = "none"  # "ppm": pyramid pooling (bins 1, 2, 4) at the bridge; "image": the
+    # image's mean alone (ParseNet, DeepLabv3's image pooling), for inputs of any size
     separable: bool = False  # 3x3 convs of the blocks as depthwise 3x3 + pointwise 1x1
     full_res: int = 0  # > 0 (with a stem): a 3x3 conv of the photo of this width (``detail``),
     # joined to the decoder's output upsampled to the input size by a ``refine_full`` block of
@@ -143,24 +145,26 @@ def _conv_bn_relu(x, filters: int, name: str, index: int, separable: bool = Fals
     return layers.ReLU(name=f"{name}_relu{index}")(x)
 
 
-def pyramid_pooling(x, name: str = "context", bins: Sequence[int] = PPM_BINS):  # noqa: ANN001, ANN201
+def pyramid_pooling(x, name: str = "context", bins: Sequence[int] = CONTEXT_BINS["ppm"]):  # noqa: ANN001, ANN201
     """PSPNet's pyramid pooling: average pools over 1x1, 2x2, 4x4 cells, 1x1 conv, upsample, concat.
 
     Gives every bridge cell the whole image as context (is this road or sidewalk, bus or
     building?) for a few thousand multiply-adds; bins that do not divide the bridge are skipped.
+    The 1x1 bin (the image's mean in every cell) takes any size; the others need a known one.
     """
-    size, width = int(x.shape[1]), int(x.shape[-1])
+    size, width = x.shape[1], int(x.shape[-1])
     branches = [x]
     for b in bins:
-        if size % b:
+        if b > 1 and size % b:
             continue
-        y = layers.AveragePooling2D(size // b, name=f"{name}_pool{b}")(x)
+        pool = f"{name}_pool{b}"
+        y = ImageMean(name=pool)(x) if b == 1 else layers.AveragePooling2D(size // b, name=pool)(x)
         y = layers.Conv2D(width // 4, 1, use_bias=False, name=f"{name}_conv{b}")(y)
         y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn{b}")(y)
         y = layers.ReLU(name=f"{name}_relu{b}")(y)
-        branches.append(
-            layers.UpSampling2D(size // b, interpolation="bilinear", name=f"{name}_up{b}")(y)
-        )
+        if b > 1:
+            y = layers.UpSampling2D(size // b, interpolation="bilinear", name=f"{name}_up{b}")(y)
+        branches.append(y)
     y = layers.Concatenate(name=f"{name}_concat")(branches)
     y = layers.Conv2D(width, 1, use_bias=False, name=f"{name}_fuse")(y)
     y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_fuse_bn")(y)
@@ -248,8 +252,9 @@ def build_unet(
     h, w = (None if s is None else int(s) for s in input_size)
     depth = len(spec.widths)
     factor = input_divisor(spec)
-    if (h is None) != (w is None) or (h is None and spec.context != "none"):
-        raise ValueError("input size (None, None) needs context='none' (pooling needs a size)")
+    if (h is None) != (w is None) or (h is None and max(CONTEXT_BINS.get(spec.context, [1])) > 1):
+        raise ValueError(f"input size (None, None) needs context 'none' or 'image', not "
+                         f"{spec.context!r} (its pooling needs a size)")  # fmt: skip
     if h is not None and (h % factor or w % factor):
         raise ValueError(f"input size {h}x{w} is not divisible by {factor} (stem and encoder)")
     photos = keras.Input((h, w, 3), name="photo")
@@ -264,9 +269,9 @@ def build_unet(
         x = layers.MaxPooling2D(2, name=f"pool_{i}")(x)
     if spec.dropout:
         x = layers.SpatialDropout2D(spec.dropout, name="bridge_dropout")(x)
-    if spec.context == "ppm":
+    if spec.context != "none":
         x = conv_block(x, spec.bridge, "bridge", spec.residual, spec.separable)
-        x = pyramid_pooling(x, "bottleneck")
+        x = pyramid_pooling(x, "bottleneck", CONTEXT_BINS[spec.context])
     else:
         x = conv_block(x, spec.bridge, "bottleneck", spec.residual, spec.separable)
     for i in range(depth, 0, -1):
