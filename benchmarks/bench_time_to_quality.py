@@ -68,6 +68,7 @@ FAST_ARCH = dict(stem_stride=2, widths=(32, 48, 72, 96), bridge=192, separable=F
 # twice the channels in the two deepest levels and the bridge (the ``*_deep*`` recipes)
 DEEP_LEVELS = {"widths": (48, 64, 128, 192), "bridge": 384}
 IMAGE_CONTEXT = {"context": "image"}  # every bridge cell sees the whole image's mean
+NO_DROPOUT = {"dropout": 0.0}
 
 RECIPES: dict[str, dict] = {
     "default": dict(variant="model2", image_size=128),  # model 2 and the default recipe
@@ -239,6 +240,8 @@ RECIPES["wide128_prog_zoom_seed1"] = {**RECIPES["wide128_prog_zoom"], "seed": 1}
 RECIPES["wide128_prog60_zoom"] = {**RECIPES["wide128_prog_zoom"], "early_share": 0.6}
 # the default with the image's mean features joined to every bridge cell (ParseNet's context)
 RECIPES["wide128_prog_zoom_image"] = {**RECIPES["wide128_prog_zoom"], "architecture": IMAGE_CONTEXT}
+# the default without the bridge's spatial dropout (it does not overfit: train 0.46, held out 0.44)
+RECIPES["wide128_prog_zoom_nodrop"] = {**RECIPES["wide128_prog_zoom"], "architecture": NO_DROPOUT}
 # the recipe the README's real-data command trains (a test holds the two together)
 DEFAULT_RECIPE = "wide128_prog_zoom"
 
