@@ -240,7 +240,6 @@ RECIPES["wide128_prog_zoom_seed1"] = {**RECIPES["wide128_prog_zoom"], "seed": 1}
 RECIPES["wide128_prog60_zoom"] = {**RECIPES["wide128_prog_zoom"], "early_share": 0.6}
 # the default with the image's mean features joined to every bridge cell (ParseNet's context)
 RECIPES["wide128_prog_zoom_image"] = {**RECIPES["wide128_prog_zoom"], "architecture": IMAGE_CONTEXT}
-RECIPES["wide128_prog_zoom_image_seed1"] = {**RECIPES["wide128_prog_zoom_image"], "seed": 1}
 # the default without the bridge's spatial dropout (it does not overfit: train 0.46, held out 0.44)
 RECIPES["wide128_prog_zoom_nodrop"] = {**RECIPES["wide128_prog_zoom"], "architecture": NO_DROPOUT}
 # the recipe the README's real-data command trains (a test holds the two together)
