@@ -242,6 +242,10 @@ RECIPES["wide128_prog60_zoom"] = {**RECIPES["wide128_prog_zoom"], "early_share":
 RECIPES["wide128_prog_zoom_image"] = {**RECIPES["wide128_prog_zoom"], "architecture": IMAGE_CONTEXT}
 # the default without the bridge's spatial dropout (it does not overfit: train 0.46, held out 0.44)
 RECIPES["wide128_prog_zoom_nodrop"] = {**RECIPES["wide128_prog_zoom"], "architecture": NO_DROPOUT}
+# the default with a stronger zoom: half the photos zoomed by U(1, 2) rather than U(1, 1.5)
+RECIPES["wide128_prog_zoom2"] = {**RECIPES["wide128_prog_zoom"], "max_zoom": 2.0}
+# the default with half the photos left as the camera took them (no photometric change)
+RECIPES["wide128_prog_zoom_photo50"] = {**RECIPES["wide128_prog_zoom"], "photo_share": 0.5}
 # the recipe the README's real-data command trains (a test holds the two together)
 DEFAULT_RECIPE = "wide128_prog_zoom"
 

@@ -328,6 +328,26 @@ def test_photometric_changes_exposure_not_labels() -> None:
     assert not np.allclose(p1.numpy()[~flipped], photos[~flipped], atol=0.01)
 
 
+def test_photo_share_leaves_the_other_photos_as_taken() -> None:
+    """``photo_share``: about that share of the photos is changed, the rest is left exactly as
+    it was; share 1 changes every photo the way the default always did (the same draws)."""
+    import tensorflow as tf
+
+    photos = np.random.default_rng(3).uniform(0.2, 0.8, (200, 8, 8, 3)).astype(np.float32)
+    seed = tf.constant([5, 6], tf.int64)
+    every = augment.photometric_batch(tf.constant(photos), seed).numpy()
+    same = augment.photometric_batch(tf.constant(photos), seed, share=1.0).numpy()
+    assert np.array_equal(every, same)
+    half = augment.photometric_batch(tf.constant(photos), seed, share=0.5).numpy()
+    untouched = np.all(half == photos, axis=(1, 2, 3))
+    assert 0.35 < untouched.mean() < 0.65  # about half the photos as the camera took them
+    assert np.array_equal(half[~untouched], every[~untouched])  # the others changed as usual
+    none = augment.photometric_batch(tf.constant(photos), seed, share=0.0).numpy()
+    assert np.array_equal(none, photos)
+    with pytest.raises(ValueError, match="photo_share"):
+        train.TrainConfig(photo_share=1.5).check()
+
+
 def test_photo_zoom_mode_zooms_then_changes_exposure() -> None:
     """``photo_zoom`` is ``photo`` with ``full``'s zoom: the same flips and exposure draws, some
     images zoomed (exact ids); "full" stays flip, zoom and jitter from one stream."""

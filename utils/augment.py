@@ -141,9 +141,11 @@ def photometric_batch(  # noqa: ANN201
     contrast: float = 0.4,
     saturation: float = 0.4,
     brightness: float = 0.1,
+    share: float = 1.0,
 ):  # fmt: skip
     """Per image: gamma log-uniform in [1/gamma, gamma] (over- and under-exposure), contrast
     and saturation scaled by U(1 - x, 1 + x), brightness shifted by U(-b, b); in [0, 1].
+    With ``share`` below 1, only that share of the photos (drawn per image) is changed.
 
     Written with tf ops rather than ``keras.layers.RandomContrast``/``RandomBrightness`` because
     it must draw from the per-batch stateless seed (reproducible runs) and adds gamma, which
@@ -157,7 +159,11 @@ def photometric_batch(  # noqa: ANN201
     x = grey + (x - grey) * per_image(1.0 + saturation * u[:, 1])
     mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
     x = mean + (x - mean) * per_image(1.0 + contrast * u[:, 2]) + per_image(brightness * u[:, 3])
-    return tf.clip_by_value(x, 0.0, 1.0)
+    x = tf.clip_by_value(x, 0.0, 1.0)
+    if share >= 1:
+        return x
+    coins = tf.random.stateless_uniform([n], seed=seed + tf.constant([0, 1], seed.dtype))
+    return tf.where(per_image(coins < share), x, photos)
 
 
 def _per_batch(dataset, start: int, seed: int, transform):  # noqa: ANN001, ANN202
@@ -177,10 +183,12 @@ def augment(  # noqa: ANN201
     max_zoom: float = 1.5,
     crop_size: int = 0,
     paste_ids: Sequence[int] = (),
+    photo_share: float = 1.0,
 ):  # fmt: skip
     """``dataset`` of (photos, ids) batches with the augmentation of ``mode`` mapped over it;
     with ``crop_size``, random-scale windows of that size (scales up to ``max_zoom``); with
-    ``paste_ids``, those classes' pixels pasted from the next image (:func:`paste_batch`)."""
+    ``paste_ids``, those classes' pixels pasted from the next image (:func:`paste_batch`);
+    ``photo_share``: the share of photos the photometric modes change."""
     if check_mode(mode) != "none":
         dataset = _per_batch(dataset, seed * FLIP_SEED_STRIDE, seed, flip_batch)
     if crop_size:
@@ -205,6 +213,6 @@ def augment(  # noqa: ANN201
     if mode in PHOTO_MODES:
         dataset = _per_batch(
             dataset, seed * PHOTO_SEED_STRIDE + 3, seed,
-            lambda p, i, s: (photometric_batch(p, s), i),
+            lambda p, i, s: (photometric_batch(p, s, share=photo_share), i),
         )  # fmt: skip
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -33,6 +33,7 @@ NUMBER_FIELDS = {
     "lovasz_weight": {"minimum": 0}, "hard_pixels": {"minimum": 0, "maximum": 0.99},
     "rare_repeat": {"minimum": 0, "maximum": 1}, "weight_decay": {"minimum": 0},
     "early_share": {"minimum": 0, "maximum": 0.9}, "early_scale": {"above": 0, "maximum": 1},
+    "photo_share": {"minimum": 0, "maximum": 1},
 }  # fmt: skip
 
 
@@ -57,6 +58,7 @@ class TrainConfig:
     warmup_epochs: float = 0.5
     augment: str = "photo"  # none | flip | full (+ zoom, jitter) | photo (+ gamma...) | photo_zoom
     max_zoom: float = 1.5
+    photo_share: float = 1.0  # the share of photos the photometric modes change (per image)
     class_weights: str = "sqrt"  # none | median (median frequency) | sqrt (inverse sqrt frequency)
     dice_weight: float = 1.0  # soft Dice term added to the cross-entropy (measured: Semantic_out_2)
     lovasz_weight: float = 0.0  # Lovasz-softmax term added too (utils.losses)

@@ -91,7 +91,9 @@ def prepare(
         counts = losses.class_pixel_counts(train_ds, mapping.num_classes)
         weights = losses.class_weight_table(counts, cfg.class_weights)
     paste = rims.class_ids_of(cfg.paste_classes, mapping.class_names)
-    train_ds = augment.augment(train_ds, cfg.augment, cfg.seed, cfg.max_zoom, cfg.crop_size, paste)
+    train_ds = augment.augment(
+        train_ds, cfg.augment, cfg.seed, cfg.max_zoom, cfg.crop_size, paste, cfg.photo_share
+    )
     prep = Prepared(train_ds, val_ds, train_files, val_files, counts, weights, cfg.batch_size)
     if cfg.early_share:  # the same files and recipe at the small size (utils.progressive)
         small = dataclasses.replace(cfg, image_size=cfg.early_size[0], early_share=0.0,
@@ -324,6 +326,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--weight-decay", type=float, default=None, help="AdamW's decay (0: Adam)")
     ap.add_argument("--schedule", choices=SCHEDULES, default=None)
     ap.add_argument("--augment", choices=augment.AUGMENT_MODES, default=None)
+    ap.add_argument("--photo-share", type=float, help="share of photos changed in colour (1: all)")
     ap.add_argument("--class-weights", choices=losses.CLASS_WEIGHT_METHODS, default=None)
     ap.add_argument("--dice", type=float, dest="dice_weight", help="weight of the soft Dice term")
     ap.add_argument("--lovasz", type=float, dest="lovasz_weight", help="weight of a Lovasz term")
