@@ -129,6 +129,10 @@ def test_epochs_that_fit() -> None:
     # early (``most`` given) the plan is fitted to the budget itself, later within the tolerance
     assert budget.epochs_that_fit(100, 40, 10.4, done=4, planned=10, most=15) == 9
     assert budget.epochs_that_fit(100, 40, 10.4, done=4, planned=10) == 10
+    # later, back up towards a longer plan the run was cut from (``longest``), never past it
+    assert budget.epochs_that_fit(100, 40, 10, done=4, planned=8) == 8
+    assert budget.epochs_that_fit(100, 40, 10, done=4, planned=8, longest=12) == 10
+    assert budget.epochs_that_fit(100, 40, 10, done=4, planned=8, longest=9) == 9
 
 
 def test_epochs_ceiling() -> None:
@@ -183,6 +187,18 @@ def test_budget_clock_rides_out_one_slow_epoch_but_not_a_lasting_slowdown(
     lasting = run([60.0, 60.0, 60.0] + [110.0] * 6)  # almost twice as slow from epoch 4 on
     assert lasting < 9
     assert 60 * 3 + 110 * (lasting - 3) <= budget.TOLERANCE * 600  # and it kept the budget
+
+
+def test_budget_clock_gives_back_the_epochs_a_slow_spell_cut(clock_now: list[float]) -> None:
+    """30 epochs of 20 s planned in 10 minutes; epochs 5-10 take 40 s (another job, a slow
+    host), which cuts the plan to 17 at that pace. When the epochs are back at 20 s, the run is
+    lengthened again as the pace recovers: 24 epochs, the budget used (it ended after 17 and
+    7.7 minutes when a cut plan could not grow back), never past the first plan."""
+    ran = drive_clock(clock_now, [20.0] * 4 + [40.0] * 6 + [20.0] * 30, planned=30, ceiling=30)
+    assert ran == 24
+    assert 4 * 20 + 6 * 40 + (ran - 10) * 20 <= 600  # the budget kept
+    again = drive_clock(clock_now, [20.0] * 4 + [40.0] * 6 + [20.0] * 30, planned=12, ceiling=12)
+    assert again == 12  # no cut, nothing to give back: never past the plan
 
 
 def drive_clock(

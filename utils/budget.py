@@ -17,7 +17,9 @@ epochs themselves. While at most half the planned epochs are done (of the full-s
 the first epochs train on smaller photos: ``utils.progressive``), the run is re-planned to as
 many epochs as fit the budget, fewer or more (up to ``TrainConfig.budget_stretch`` x the plan);
 later, only when the epochs left would overrun the budget by more than :data:`TOLERANCE`, to
-fewer (one slow stretch late in a run should not bend its nearly finished schedule). Either way
+fewer (one slow stretch late in a run should not bend its nearly finished schedule), or, once
+the pace is back, to more again, up to the longest plan the run had (a slow spell that cut the
+plan does not leave the rest of the budget unused when the machine speeds up). Either way
 the :class:`WarmupCosine` schedule is re-fitted to end with the run, so the learning rate still
 reaches its low end.
 """
@@ -78,16 +80,23 @@ def epochs_ceiling(planned: int, stretch: float = STRETCH) -> int:
 
 
 def epochs_that_fit(
-    budget_s: float, spent_s: float, epoch_s: float, done: int, planned: int, most: int = 0
+    budget_s: float,
+    spent_s: float,
+    epoch_s: float,
+    done: int,
+    planned: int,
+    most: int = 0,
+    longest: int = 0,
 ) -> int:
     """The epoch to end after, at ``epoch_s`` per epoch from now. Early in a run (``most``
-    given): as many as fit the budget, up to ``most``. Later: ``planned`` while the epochs left
-    fit ``TOLERANCE`` x the budget, else as many as fit the budget (``done``: none)."""
+    given): as many as fit the budget, up to ``most``. Later: while the epochs left fit
+    ``TOLERANCE`` x the budget, ``planned``, or as many as fit the budget up to ``longest`` (a
+    longer plan the run was cut from); else as many as fit the budget (``done``: none)."""
     fit = done + max(0, int((budget_s - spent_s) / epoch_s))
     if most:
         return min(fit, most)
     if (planned - done) * epoch_s <= TOLERANCE * budget_s - spent_s:
-        return planned
+        return max(planned, min(fit, longest))
     return min(fit, planned)
 
 
@@ -142,7 +151,8 @@ class BudgetClock(keras.callbacks.Callback):
     are done (half the full-size ones after ``early`` epochs on small photos, whose pace is
     known only from the full-size phase on), to as many as fit the budget (up to the ceiling);
     later, shorter only when the epochs left would overrun the budget by more than
-    ``TOLERANCE``. ``schedule`` (a :class:`WarmupCosine`) is re-fitted to end with the run
+    ``TOLERANCE``, and longer again (up to the longest plan so far) when they fit the budget.
+    ``schedule`` (a :class:`WarmupCosine`) is re-fitted to end with the run
     (``steps`` per epoch). The pace is the median epoch of the fit, its first left out (it
     includes tracing), and so are the ``early`` epochs on small photos (``utils.progressive``:
     the full-size phase is its own fit, timed from its second epoch): one slow epoch (another
@@ -164,10 +174,11 @@ class BudgetClock(keras.callbacks.Callback):
         self.seconds, self.lap = spent_minutes * 60, 0.0
         self.laps: list[float] = []  # seconds of this fit's epochs after its first
         self._start: float | None = None
-        self.stop_after = self._first = 0
+        self.stop_after = self._first = self.longest = 0
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.stop_after, self._first, self.laps = self.planned or self.params["epochs"], -1, []
+        self.longest = max(self.longest, self.stop_after)
         if self.planned:  # the schedule ends with the plan (a resumed run's, too)
             self._refit_schedule(self.planned)
 
@@ -190,13 +201,15 @@ class BudgetClock(keras.callbacks.Callback):
             pace = float(np.median(self.laps))
             early = min(self.early, done)  # the half counts full-size epochs only
             most = self.params["epochs"] if 2 * (done - early) <= self.stop_after - early else 0
-            fit = epochs_that_fit(self.budget_s, self.seconds, pace, done, self.stop_after, most)
+            fit = epochs_that_fit(
+                self.budget_s, self.seconds, pace, done, self.stop_after, most, self.longest
+            )
             if fit != self.stop_after:
                 log.warning(
                     "epochs now take %.1f min: %d epochs instead of %d fit the %.0f-minute budget",
                     pace / 60, fit, self.stop_after, self.budget_s / 60,
                 )  # fmt: skip
-                self.stop_after = fit
+                self.stop_after, self.longest = fit, max(self.longest, fit)
                 if fit > done:
                     self._refit_schedule(fit)
         if logs is not None:
