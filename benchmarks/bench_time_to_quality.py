@@ -246,6 +246,9 @@ RECIPES["wide128_prog_zoom_nodrop"] = {**RECIPES["wide128_prog_zoom"], "architec
 RECIPES["wide128_prog_zoom2"] = {**RECIPES["wide128_prog_zoom"], "max_zoom": 2.0}
 # the default with half the photos left as the camera took them (no photometric change)
 RECIPES["wide128_prog_zoom_photo50"] = {**RECIPES["wide128_prog_zoom"], "photo_share": 0.5}
+RECIPES["wide128_prog_zoom_photo50_seed1"] = {**RECIPES["wide128_prog_zoom_photo50"], "seed": 1}
+# the default with twice the weight on its soft Dice term (the region-overlap part of the loss)
+RECIPES["wide128_prog_zoom_dice2"] = {**RECIPES["wide128_prog_zoom"], "dice_weight": 2.0}
 # the recipe the README's real-data command trains (a test holds the two together)
 DEFAULT_RECIPE = "wide128_prog_zoom"
 
