@@ -249,6 +249,7 @@ RECIPES["wide128_prog_zoom_photo50"] = {**RECIPES["wide128_prog_zoom"], "photo_s
 RECIPES["wide128_prog_zoom_photo50_seed1"] = {**RECIPES["wide128_prog_zoom_photo50"], "seed": 1}
 # the default with twice the weight on its soft Dice term (the region-overlap part of the loss)
 RECIPES["wide128_prog_zoom_dice2"] = {**RECIPES["wide128_prog_zoom"], "dice_weight": 2.0}
+RECIPES["wide128_prog_zoom_dice2_seed1"] = {**RECIPES["wide128_prog_zoom_dice2"], "seed": 1}
 # the recipe the README's real-data command trains (a test holds the two together)
 DEFAULT_RECIPE = "wide128_prog_zoom"
 
