@@ -97,7 +97,9 @@ def test_soft_dice_term() -> None:
         loss = losses.SegmentationLoss(4, dice_weight=1.0)(ids, logits)
     grad = np.abs(tape.gradient(loss, logits).numpy()).sum(-1)
     assert np.all(grad[valid] > 0) and np.all(grad[~valid] == 0)
-    assert train.TrainConfig().dice_weight == 1.0  # the measured default
+    assert train.TrainConfig().dice_weight == 1.0  # model 1's, as measured
+    assert train.TrainConfig(variant="model2").dice_weight == 2.0  # model 2's (Semantic_out_2)
+    assert train.TrainConfig(variant="model2", dice_weight=0.0).dice_weight == 0.0  # a choice
     assert train.TrainConfig.plain().dice_weight == 0.0
 
 
@@ -265,7 +267,7 @@ def test_new_loss_terms_train_a_unet_of_any_input_size() -> None:
 def test_recipe_builds_its_loss_and_it_round_trips() -> None:
     cfg = train.TrainConfig(variant="model2", lovasz_weight=0.5, hard_pixels=0.3)
     loss = cfg.loss(4, [1.0, 2.0, 1.0, 1.0])
-    assert (loss.dice_weight, loss.lovasz_weight, loss.hard_pixels) == (1.0, 0.5, 0.3)
+    assert (loss.dice_weight, loss.lovasz_weight, loss.hard_pixels) == (2.0, 0.5, 0.3)  # model 2's
     again = losses.SegmentationLoss.from_config(loss.get_config())
     assert again.get_config() == loss.get_config()
     assert train.TrainConfig().loss(4, None).class_weights is None
