@@ -328,7 +328,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--augment", choices=augment.AUGMENT_MODES, default=None)
     ap.add_argument("--photo-share", type=float, help="share of photos changed in colour (1: all)")
     ap.add_argument("--class-weights", choices=losses.CLASS_WEIGHT_METHODS, default=None)
-    ap.add_argument("--dice", type=float, dest="dice_weight", help="soft Dice weight (model 1: 1, 2: 2)")
+    ap.add_argument("--dice", type=float, dest="dice_weight", help="Dice weight (model 1: 1, 2: 2)")
     ap.add_argument("--lovasz", type=float, dest="lovasz_weight", help="weight of a Lovasz term")
     ap.add_argument("--hard-pixels", type=float, default=None,
                     help="cross-entropy on this share of the hardest pixels (0: all)")  # fmt: skip
