@@ -12,8 +12,8 @@ import keras
 from utils import budget, checks, losses, model, rims
 
 SCHEDULES = ("constant", "plateau", "cosine")
-# What a run that leaves a field at 0 (weight decay: below 0) gets, per variant (measured: the
-# README of Semantic_out_2): Adam's peak learning rate (model 2's strided stem trains stably at
+# What a run that leaves a field at 0 (weight decay, Dice: below 0) gets, per variant (measured:
+# the README of Semantic_out_2): Adam's peak learning rate (model 2's strided stem trains stably at
 # twice model 1's), the photos per step (model 2 reached the same held-out mIoU in 0.87x the
 # minutes with 8 as with 16), AdamW's weight decay (model 2: +0.013 after 16 epochs) and the
 # soft Dice term's weight (model 2: twice the weight lifted the thin classes, two seeds).
