@@ -250,7 +250,7 @@ RECIPES["wide128_prog_zoom_photo50_seed1"] = {**RECIPES["wide128_prog_zoom_photo
 # the default with twice the weight on its soft Dice term (the region-overlap part of the loss)
 RECIPES["wide128_prog_zoom_dice2"] = {**RECIPES["wide128_prog_zoom"], "dice_weight": 2.0}
 RECIPES["wide128_prog_zoom_dice2_seed1"] = {**RECIPES["wide128_prog_zoom_dice2"], "seed": 1}
-# the Dice-2 default with a weight of 3: does more of the gradient from region overlap go on paying?
+# the default with a Dice weight of 3 rather than 2: does more weight on overlap go on paying?
 RECIPES["wide128_prog_zoom_dice3"] = {**RECIPES["wide128_prog_zoom"], "dice_weight": 3.0}
 # every recipe above that names no Dice weight was measured with 1, model 2's default until the
 # Dice-2 screens (now 2: utils.config.VARIANT_DEFAULTS); pinned so that they reproduce
