@@ -20,6 +20,15 @@ ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = ROOT.parent / "shared" / "data" / "cityscapes_pairs"
 
 
+@pytest.fixture(autouse=True)
+def _seeded() -> None:
+    """Every test starts from the same random state (Python, NumPy and Keras weights), so a
+    result never depends on which worker ran which test before it."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+
+
 @pytest.fixture(scope="session")
 def tiny_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """24 train and 8 val synthetic pairs in the Kaggle layout (generated once per session)."""
