@@ -252,6 +252,14 @@ RECIPES["wide128_prog_zoom_dice2"] = {**RECIPES["wide128_prog_zoom"], "dice_weig
 RECIPES["wide128_prog_zoom_dice2_seed1"] = {**RECIPES["wide128_prog_zoom_dice2"], "seed": 1}
 # the default with a Dice weight of 3 rather than 2: does more weight on overlap go on paying?
 RECIPES["wide128_prog_zoom_dice3"] = {**RECIPES["wide128_prog_zoom"], "dice_weight": 3.0}
+# the default with plain 3x3 convolutions rather than depthwise-separable ones: 3.3x the
+# parameters; the AVX2 machines ran them at 1.76x the step, this AVX-512 one with bfloat16 at 1.26x
+RECIPES["wide128_prog_zoom_dice2_plain"] = {
+    **RECIPES["wide128_prog_zoom_dice2"],
+    "architecture": {"separable": False},
+}
+# its full-size phase alone (for its step cost: bench_step.py)
+RECIPES["wide128_plain"] = {**RECIPES["wide128"], "architecture": {"separable": False}}
 # every recipe above that names no Dice weight was measured with 1, model 2's default until the
 # Dice-2 screens (now 2: utils.config.VARIANT_DEFAULTS); pinned so that they reproduce
 for _recipe in RECIPES.values():
