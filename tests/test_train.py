@@ -280,7 +280,7 @@ def test_class_weights_scale_pixels() -> None:
     assert float(loss(ids, logits)) == pytest.approx((1 + 3) * np.log(2) / 2, rel=1e-5)
 
 
-@pytest.mark.parametrize("method", ["median", "sqrt"])
+@pytest.mark.parametrize("method", ["median", "sqrt", "root4"])
 def test_class_weight_table(method: str) -> None:
     counts = np.array([900, 90, 9, 1, 0])
     w = losses.class_weight_table(counts, method)
@@ -289,6 +289,14 @@ def test_class_weight_table(method: str) -> None:
     assert np.all(np.diff(w[:4]) >= 0) and w[3] > 5 * w[0] and w[4] == 1.0
     assert w.max() <= 2 * losses.MAX_CLASS_WEIGHT  # clipped (then renormalised)
     assert losses.class_weight_table(counts, "none") is None
+
+
+def test_fourth_root_weights_sit_halfway_between_none_and_sqrt() -> None:
+    """In log scale, ``root4``'s weight ratios are half of ``sqrt``'s (none: all equal)."""
+    counts = np.array([400, 200, 100, 50])  # no weight reaches the clip
+    sqrt, root4 = (losses.class_weight_table(counts, m) for m in ("sqrt", "root4"))
+    np.testing.assert_allclose(root4 / root4[0], np.sqrt(sqrt / sqrt[0]), rtol=1e-9)
+    assert root4[-1] / root4[0] == pytest.approx(8**0.25)
 
 
 def test_zoom_crop_keeps_exact_labels() -> None:
