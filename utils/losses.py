@@ -14,7 +14,10 @@ import keras
 import numpy as np
 from keras import ops
 
-CLASS_WEIGHT_METHODS = ("none", "median", "sqrt", "root4")
+# inverse-frequency weights: each class's frequency to the power -k (root4: halfway, in log
+# scale, between sqrt and none)
+FREQUENCY_POWERS = {"sqrt": 0.5, "root4": 0.25}
+CLASS_WEIGHT_METHODS = ("none", "median", *FREQUENCY_POWERS)
 # The Lovasz term reads every LOVASZ_STRIDE-th pixel of every LOVASZ_STRIDE-th row: its per-class
 # sort is the cost (on the 2-core CPU, 0.81 s for a batch of 16 at 128 px, 0.20 s at stride 2,
 # against a 0.7 s training step), and model 2's scores are upsampled from half size anyway.
@@ -176,10 +179,8 @@ def class_weight_table(counts: np.ndarray, method: str) -> np.ndarray | None:
     w = np.ones_like(freq)
     if method == "median":
         w[seen] = np.median(freq[seen]) / freq[seen]
-    elif method == "sqrt":
-        w[seen] = 1.0 / np.sqrt(freq[seen])
-    elif method == "root4":  # halfway (in log) between sqrt and none
-        w[seen] = freq[seen] ** -0.25
+    elif method in FREQUENCY_POWERS:
+        w[seen] = freq[seen] ** -FREQUENCY_POWERS[method]
     else:
         raise ValueError(f"class weights {method!r}; choose from {CLASS_WEIGHT_METHODS}")
     w /= (w * freq).sum() if seen.any() else 1.0
