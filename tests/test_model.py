@@ -239,3 +239,52 @@ def test_standardized_photos_make_the_model_blind_to_brightness_and_contrast(
     np.testing.assert_allclose(twin(0.5 * larger + 0.2), twin(larger), atol=1e-4)
     scaled = model.build_unet(5, (64, 128), "model2", **small)
     assert not np.allclose(scaled(darker_flatter), scaled(photo), atol=1e-4)
+
+
+def test_deep_supervision_heads_ride_along_in_training_only(tmp_path: Path) -> None:
+    """With ``deep_supervision`` the inner decoder levels get class scores at the input size:
+    in training they follow the logits as extra channels (for the loss), at inference the model
+    gives the logits alone, saved or not; the auxiliary loss reaches the inner levels' weights,
+    and void pixels carry none of it."""
+    import tensorflow as tf
+
+    from utils import losses
+    from utils.labels import IGNORE_ID
+
+    arch = dict(widths=(8, 16, 16), bridge=16, deep_supervision=True)
+    net = model.build_unet(5, (None, None), "model2", **arch)
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 32, 64, 3), dtype=np.float32)
+    assert net(x).shape == (2, 32, 64, 5)
+    assert net(x, training=True).shape == (2, 32, 64, 10)  # the logits, then decoder_2's head
+    assert net.get_layer("aux_scores_2").output.shape[1:] == (None, None, 5)
+    # the head is the decoder level's own scores, upsampled (stem 2 x level 2 = 4x) to the input
+    heads = keras.Model(net.input, [net.get_layer("logits").output,
+                                    net.get_layer("aux_logits_2").output])  # fmt: skip
+    main, aux = heads(x, training=False)
+    np.testing.assert_allclose(net(x), main, atol=1e-6)
+    assert aux.shape == (2, 32, 64, 5) and not np.allclose(aux, main)
+    net.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded(x), net(x), atol=1e-5)
+
+    ids = rng.integers(0, 5, (2, 32, 64)).astype(np.uint8)
+    ids[:, :8] = IGNORE_ID
+    loss = losses.SegmentationLoss(5)
+    both = net(x, training=True)
+    main_only = float(loss(ids, both[..., :5]))
+    expected = main_only + losses.AUX_WEIGHT * float(loss(ids, both[..., 5:]))
+    assert float(loss(ids, both)) == pytest.approx(expected, rel=1e-5)
+    changed = both.numpy()
+    changed[:, :8, :, 5:] = 50 * rng.normal(size=(2, 8, 64, 5))  # aux scores on void pixels
+    assert float(loss(ids, changed)) == pytest.approx(float(loss(ids, both)), rel=1e-6)
+    with tf.GradientTape() as tape:  # the auxiliary term alone trains its head and the encoder
+        out = net(x, training=True)
+        aux_only = loss(ids, out) - loss(ids, out[..., :5])
+    variables = net.trainable_variables
+    grads = dict(zip([v.path for v in variables], tape.gradient(aux_only, variables), strict=True))
+    assert float(tf.reduce_sum(tf.abs(grads["aux_scores_2/kernel"]))) > 0
+    assert float(tf.reduce_sum(tf.abs(grads["encoder_1_conv1/pointwise_kernel"]))) > 0
+    assert not np.any(grads["class_scores/kernel"])  # the last level's own head: none of it
+    with pytest.raises(ValueError, match="deep_supervision needs 3 or more levels"):
+        model.build_unet(5, (32, 32), "model2", widths=(8, 16), bridge=16, deep_supervision=True)

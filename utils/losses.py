@@ -2,7 +2,8 @@
 
 ``SegmentationLoss`` is the training loss: sparse cross-entropy on logits, optionally weighted by
 class (``class_weight_table`` from ``class_pixel_counts``), optionally on the hardest pixels only
-(online hard-pixel mining), and combined with a soft Dice term and the Lovasz-softmax loss.
+(online hard-pixel mining), and combined with a soft Dice term and the Lovasz-softmax loss;
+a model with deep supervision adds its auxiliary heads' cross-entropy.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ CLASS_WEIGHT_METHODS = ("none", "median", *FREQUENCY_POWERS)
 # sort is the cost (on the 2-core CPU, 0.81 s for a batch of 16 at 128 px, 0.20 s at stride 2,
 # against a 0.7 s training step), and model 2's scores are upsampled from half size anyway.
 LOVASZ_STRIDE = 2
+# Each deep-supervision head's cross-entropy counts this much (PSPNet's auxiliary loss weight)
+AUX_WEIGHT = 0.4
 MAX_CLASS_WEIGHT = 10.0  # clip: a class seen in a handful of pixels must not dominate the loss
 
 
@@ -58,21 +61,30 @@ class SegmentationLoss(keras.losses.Loss):
         self.hard_pixels = float(hard_pixels)
 
     def call(self, y_true, y_pred):  # noqa: ANN001, ANN201
-        """Per-image loss (B,) from ids (B, H, W) and logits (B, H, W, C)."""
+        """Per-image loss (B,) from ids (B, H, W) and logits (B, H, W, C), or, from a model with
+        deep supervision in training, (B, H, W, k x C): the logits, then k - 1 auxiliary heads'
+        (``utils.layers.DeepSupervision``), each adding ``AUX_WEIGHT`` x its cross-entropy."""
         c = self.num_classes
         ids = ops.cast(y_true, "int32")
         valid = ops.logical_and(ids >= 0, ids < c)
         safe = ops.where(valid, ids, 0)
-        logits = ops.cast(y_pred, "float32")
-        ce = ops.sparse_categorical_crossentropy(safe, logits, from_logits=True)
+        heads = ops.cast(y_pred, "float32")
+        logits = heads[..., :c]
         weight = ops.cast(valid, "float32")
         if self.class_weights is not None:
             weight = weight * ops.take(ops.convert_to_tensor(self.class_weights), safe)
         n_valid = ops.maximum(ops.sum(ops.cast(valid, "float32"), axis=(1, 2)), 1.0)
+
+        def pixel_ce(scores):  # noqa: ANN001, ANN202 - weighted per pixel, 0 on void
+            return ops.sparse_categorical_crossentropy(safe, scores, from_logits=True) * weight
+
         if self.hard_pixels:
-            loss = hardest_pixels_mean(ce * weight, n_valid, self.hard_pixels)
+            loss = hardest_pixels_mean(pixel_ce(logits), n_valid, self.hard_pixels)
         else:
-            loss = ops.sum(ce * weight, axis=(1, 2)) / n_valid
+            loss = ops.sum(pixel_ce(logits), axis=(1, 2)) / n_valid
+        for k in range(1, heads.shape[-1] // c):
+            aux = ops.sum(pixel_ce(heads[..., k * c : (k + 1) * c]), axis=(1, 2)) / n_valid
+            loss = loss + AUX_WEIGHT * aux
         if self.dice_weight:
             loss = loss + self.dice_weight * soft_dice_loss(safe, logits, valid, c)
         if self.lovasz_weight:
