@@ -258,7 +258,7 @@ def test_deep_supervision_heads_ride_along_in_training_only(tmp_path: Path) -> N
     assert net(x).shape == (2, 32, 64, 5)
     assert net(x, training=True).shape == (2, 32, 64, 10)  # the logits, then decoder_2's head
     assert net.get_layer("aux_scores_2").output.shape[1:] == (None, None, 5)
-    # the head is the decoder level's own scores, upsampled (stem 2 x level 2 = 4x) to the input
+    # the head is the decoder level's own scores, repeated (stem 2 x level 2 = 4x) to the input
     heads = keras.Model(net.input, [net.get_layer("logits").output,
                                     net.get_layer("aux_logits_2").output])  # fmt: skip
     main, aux = heads(x, training=False)
@@ -273,7 +273,8 @@ def test_deep_supervision_heads_ride_along_in_training_only(tmp_path: Path) -> N
     loss = losses.SegmentationLoss(5)
     both = net(x, training=True)
     main_only = float(loss(ids, both[..., :5]))
-    expected = main_only + losses.AUX_WEIGHT * float(loss(ids, both[..., 5:]))
+    k = losses.AUX_STRIDE  # the coarse head is read at every k-th pixel of every k-th row
+    expected = main_only + losses.AUX_WEIGHT * float(loss(ids[:, ::k, ::k], both[:, ::k, ::k, 5:]))
     assert float(loss(ids, both)) == pytest.approx(expected, rel=1e-5)
     changed = both.numpy()
     changed[:, :8, :, 5:] = 50 * rng.normal(size=(2, 8, 64, 5))  # aux scores on void pixels

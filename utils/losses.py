@@ -25,6 +25,9 @@ CLASS_WEIGHT_METHODS = ("none", "median", *FREQUENCY_POWERS)
 LOVASZ_STRIDE = 2
 # Each deep-supervision head's cross-entropy counts this much (PSPNet's auxiliary loss weight)
 AUX_WEIGHT = 0.4
+# ... read at every AUX_STRIDE-th pixel of every AUX_STRIDE-th row: the heads come from decoder
+# levels at 1/4 of the input size and less, nearest-upsampled (``utils.model``)
+AUX_STRIDE = 4
 MAX_CLASS_WEIGHT = 10.0  # clip: a class seen in a handful of pixels must not dominate the loss
 
 
@@ -69,22 +72,18 @@ class SegmentationLoss(keras.losses.Loss):
         valid = ops.logical_and(ids >= 0, ids < c)
         safe = ops.where(valid, ids, 0)
         heads = ops.cast(y_pred, "float32")
-        logits = heads[..., :c]
+        logits = heads if heads.shape[-1] == c else heads[..., :c]
         weight = ops.cast(valid, "float32")
         if self.class_weights is not None:
             weight = weight * ops.take(ops.convert_to_tensor(self.class_weights), safe)
         n_valid = ops.maximum(ops.sum(ops.cast(valid, "float32"), axis=(1, 2)), 1.0)
-
-        def pixel_ce(scores):  # noqa: ANN001, ANN202 - weighted per pixel, 0 on void
-            return ops.sparse_categorical_crossentropy(safe, scores, from_logits=True) * weight
-
+        ce = ops.sparse_categorical_crossentropy(safe, logits, from_logits=True) * weight
         if self.hard_pixels:
-            loss = hardest_pixels_mean(pixel_ce(logits), n_valid, self.hard_pixels)
+            loss = hardest_pixels_mean(ce, n_valid, self.hard_pixels)
         else:
-            loss = ops.sum(pixel_ce(logits), axis=(1, 2)) / n_valid
-        for k in range(1, heads.shape[-1] // c):
-            aux = ops.sum(pixel_ce(heads[..., k * c : (k + 1) * c]), axis=(1, 2)) / n_valid
-            loss = loss + AUX_WEIGHT * aux
+            loss = ops.sum(ce, axis=(1, 2)) / n_valid
+        if heads.shape[-1] > c:  # deep supervision's coarse heads
+            loss = loss + AUX_WEIGHT * auxiliary_ce(heads[..., c:], safe, valid, weight, c)
         if self.dice_weight:
             loss = loss + self.dice_weight * soft_dice_loss(safe, logits, valid, c)
         if self.lovasz_weight:
@@ -104,6 +103,20 @@ class SegmentationLoss(keras.losses.Loss):
             "lovasz_weight": self.lovasz_weight,
             "hard_pixels": self.hard_pixels,
         }
+
+
+def auxiliary_ce(heads, ids, valid, weight, num_classes: int):  # noqa: ANN001, ANN201
+    """Per image (B,): the sum over deep supervision's heads (B, H, W, k x C) of each one's
+    weighted cross-entropy over labelled pixels, read at every ``AUX_STRIDE``-th pixel."""
+    s, c = AUX_STRIDE, num_classes
+    heads, ids = heads[:, ::s, ::s], ids[:, ::s, ::s]
+    valid, weight = valid[:, ::s, ::s], weight[:, ::s, ::s]
+    count = ops.maximum(ops.sum(ops.cast(valid, "float32"), axis=(1, 2)), 1.0)
+    total = 0.0
+    for k in range(0, heads.shape[-1], c):
+        ce = ops.sparse_categorical_crossentropy(ids, heads[..., k : k + c], from_logits=True)
+        total = total + ops.sum(ce * weight, axis=(1, 2)) / count
+    return total
 
 
 def hardest_pixels_mean(pixel_loss, n_valid, fraction: float):  # noqa: ANN001, ANN201

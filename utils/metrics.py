@@ -134,7 +134,9 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         channels: auxiliary heads' logits after them, ``utils.layers.DeepSupervision``)."""
         c = self.num_classes
         truth = ops.reshape(ops.cast(y_true, "int32"), (-1,))
-        pred = ops.reshape(fast_argmax(y_pred[..., :c]), (-1,))  # deep supervision: + aux heads
+        if y_pred.shape[-1] != c:  # deep supervision's heads after the logits
+            y_pred = y_pred[..., :c]
+        pred = ops.reshape(fast_argmax(y_pred), (-1,))
         valid = ops.logical_and(truth >= 0, truth < c)  # 255 (void) is >= c
         index = ops.where(valid, truth * c + pred, 0)
         weights = ops.cast(valid, "float32")

@@ -15,9 +15,9 @@ for less time than plain ones at 32-96 (0.45 M parameters against 1.46 M): more 
 ``Semantic_out_2/``). ``UNetSpec`` also offers, measured and left as options: pyramid pooling at
 the bridge (or the image's mean alone), a stride-4 stem for 256 px input, a refine block at the
 input size (``full_res``), a pixel-shuffle head (``head``), photos standardized one by one
-(``inputs``) and deep supervision (``deep_supervision``; the custom layers are in
-``utils.layers``). Built for input size ``(None, None)``,
-a UNet takes any multiple of ``input_divisor`` (training on crops, scoring whole photos).
+(``inputs``) and deep supervision (``deep_supervision``); the custom layers are in
+``utils.layers``. Built for input size ``(None, None)``, a UNet takes any multiple of
+``input_divisor`` (training on crops, scoring whole photos).
 
 Layer names other code relies on (notebooks 05-06): ``encoder_1`` .. ``encoder_{depth}`` (block
 output before pooling), ``bottleneck`` (bridge output), ``decoder_1`` .. ``decoder_{depth}``
@@ -262,8 +262,9 @@ def build_unet(
         if spec.deep_supervision and 1 < i < depth:
             y = layers.Conv2D(num_classes, 1, name=f"aux_scores_{i}", dtype="float32")(x)
             up = spec.stem_stride * 2 ** (i - 1)
-            aux.append(layers.UpSampling2D(up, interpolation="bilinear", name=f"aux_logits_{i}",
-                                           dtype="float32")(y))  # fmt: skip
+            # nearest: each cell's scores repeated over its block, read back by the loss at
+            # ``losses.AUX_STRIDE`` (bilinear, and its cross-entropy on every pixel: 1.55x the step)
+            aux.append(layers.UpSampling2D(up, name=f"aux_logits_{i}", dtype="float32")(y))
     if spec.stem_stride == 4:  # back to half size, with the first stem conv's detail
         x = layers.UpSampling2D(2, interpolation="bilinear", name="up_refine")(x)
         x = layers.Concatenate(name="skip_refine")([x, half])
