@@ -270,13 +270,6 @@ RECIPES["wide128_prog_zoom_dice2_root4"] = {
     **RECIPES["wide128_prog_zoom_dice2"],
     "class_weights": "root4",
 }
-# the default with deep supervision: class scores from the two inner decoder levels too, each
-# trained by an auxiliary cross-entropy of weight 0.4 (utils.losses.AUX_WEIGHT); inference as is
-RECIPES["wide128_prog_zoom_dice2_deepsup"] = {
-    **RECIPES["wide128_prog_zoom_dice2"],
-    "architecture": {"deep_supervision": True},
-}
-RECIPES["wide128_deepsup"] = {**RECIPES["wide128"], "architecture": {"deep_supervision": True}}
 # its full-size phase alone (for its step cost: bench_step.py)
 RECIPES["wide128_plain"] = {**RECIPES["wide128"], "architecture": {"separable": False}}
 # every recipe above that names no Dice weight was measured with 1, model 2's default until the

@@ -59,17 +59,3 @@ class ImageMean(layers.Layer):
 
     def compute_output_shape(self, shape: tuple) -> tuple:
         return shape
-
-
-@keras.saving.register_keras_serializable(package="cityscapes_unet")
-class DeepSupervision(layers.Layer):
-    """[logits, *auxiliary logits] -> the logits alone, or, in training, all of them joined on
-    the channel axis (B, H, W, (1 + aux) x C), so that ``utils.losses.SegmentationLoss`` can add
-    the auxiliary heads' cross-entropy. Keras' loss gets one tensor per model output; a second
-    output would change every caller of the model, this keeps its inference output as it is."""
-
-    def call(self, inputs, training=None):  # noqa: ANN001, ANN201
-        return ops.concatenate(inputs, axis=-1) if training else inputs[0]
-
-    def compute_output_shape(self, shapes: list) -> tuple:
-        return shapes[0]

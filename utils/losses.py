@@ -2,8 +2,7 @@
 
 ``SegmentationLoss`` is the training loss: sparse cross-entropy on logits, optionally weighted by
 class (``class_weight_table`` from ``class_pixel_counts``), optionally on the hardest pixels only
-(online hard-pixel mining), and combined with a soft Dice term and the Lovasz-softmax loss;
-a model with deep supervision adds its auxiliary heads' cross-entropy.
+(online hard-pixel mining), and combined with a soft Dice term and the Lovasz-softmax loss.
 """
 
 from __future__ import annotations
@@ -23,11 +22,6 @@ CLASS_WEIGHT_METHODS = ("none", "median", *FREQUENCY_POWERS)
 # sort is the cost (on the 2-core CPU, 0.81 s for a batch of 16 at 128 px, 0.20 s at stride 2,
 # against a 0.7 s training step), and model 2's scores are upsampled from half size anyway.
 LOVASZ_STRIDE = 2
-# Each deep-supervision head's cross-entropy counts this much (PSPNet's auxiliary loss weight)
-AUX_WEIGHT = 0.4
-# ... read at every AUX_STRIDE-th pixel of every AUX_STRIDE-th row: the heads come from decoder
-# levels at 1/4 of the input size and less, nearest-upsampled (``utils.model``)
-AUX_STRIDE = 4
 MAX_CLASS_WEIGHT = 10.0  # clip: a class seen in a handful of pixels must not dominate the loss
 
 
@@ -64,26 +58,21 @@ class SegmentationLoss(keras.losses.Loss):
         self.hard_pixels = float(hard_pixels)
 
     def call(self, y_true, y_pred):  # noqa: ANN001, ANN201
-        """Per-image loss (B,) from ids (B, H, W) and logits (B, H, W, C), or, from a model with
-        deep supervision in training, (B, H, W, k x C): the logits, then k - 1 auxiliary heads'
-        (``utils.layers.DeepSupervision``), each adding ``AUX_WEIGHT`` x its cross-entropy."""
+        """Per-image loss (B,) from ids (B, H, W) and logits (B, H, W, C)."""
         c = self.num_classes
         ids = ops.cast(y_true, "int32")
         valid = ops.logical_and(ids >= 0, ids < c)
         safe = ops.where(valid, ids, 0)
-        heads = ops.cast(y_pred, "float32")
-        logits = heads if heads.shape[-1] == c else heads[..., :c]
+        logits = ops.cast(y_pred, "float32")
+        ce = ops.sparse_categorical_crossentropy(safe, logits, from_logits=True)
         weight = ops.cast(valid, "float32")
         if self.class_weights is not None:
             weight = weight * ops.take(ops.convert_to_tensor(self.class_weights), safe)
         n_valid = ops.maximum(ops.sum(ops.cast(valid, "float32"), axis=(1, 2)), 1.0)
-        ce = ops.sparse_categorical_crossentropy(safe, logits, from_logits=True) * weight
         if self.hard_pixels:
-            loss = hardest_pixels_mean(ce, n_valid, self.hard_pixels)
+            loss = hardest_pixels_mean(ce * weight, n_valid, self.hard_pixels)
         else:
-            loss = ops.sum(ce, axis=(1, 2)) / n_valid
-        if heads.shape[-1] > c:  # deep supervision's coarse heads
-            loss = loss + AUX_WEIGHT * auxiliary_ce(heads[..., c:], safe, valid, weight, c)
+            loss = ops.sum(ce * weight, axis=(1, 2)) / n_valid
         if self.dice_weight:
             loss = loss + self.dice_weight * soft_dice_loss(safe, logits, valid, c)
         if self.lovasz_weight:
@@ -103,20 +92,6 @@ class SegmentationLoss(keras.losses.Loss):
             "lovasz_weight": self.lovasz_weight,
             "hard_pixels": self.hard_pixels,
         }
-
-
-def auxiliary_ce(heads, ids, valid, weight, num_classes: int):  # noqa: ANN001, ANN201
-    """Per image (B,): the sum over deep supervision's heads (B, H, W, k x C) of each one's
-    weighted cross-entropy over labelled pixels, read at every ``AUX_STRIDE``-th pixel."""
-    s, c = AUX_STRIDE, num_classes
-    heads, ids = heads[:, ::s, ::s], ids[:, ::s, ::s]
-    valid, weight = valid[:, ::s, ::s], weight[:, ::s, ::s]
-    count = ops.maximum(ops.sum(ops.cast(valid, "float32"), axis=(1, 2)), 1.0)
-    total = 0.0
-    for k in range(0, heads.shape[-1], c):
-        ce = ops.sparse_categorical_crossentropy(ids, heads[..., k : k + c], from_logits=True)
-        total = total + ops.sum(ce * weight, axis=(1, 2)) / count
-    return total
 
 
 def hardest_pixels_mean(pixel_loss, n_valid, fraction: float):  # noqa: ANN001, ANN201

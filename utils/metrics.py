@@ -130,12 +130,9 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:  # noqa: ANN001
-        """Add one batch: ``y_true`` ids (B, H, W), ``y_pred`` logits (B, H, W, C) (or more
-        channels: auxiliary heads' logits after them, ``utils.layers.DeepSupervision``)."""
+        """Add one batch: ``y_true`` ids (B, H, W), ``y_pred`` logits (B, H, W, C)."""
         c = self.num_classes
         truth = ops.reshape(ops.cast(y_true, "int32"), (-1,))
-        if y_pred.shape[-1] != c:  # deep supervision's heads after the logits
-            y_pred = y_pred[..., :c]
         pred = ops.reshape(fast_argmax(y_pred), (-1,))
         valid = ops.logical_and(truth >= 0, truth < c)  # 255 (void) is >= c
         index = ops.where(valid, truth * c + pred, 0)

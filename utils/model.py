@@ -14,10 +14,9 @@ for less time than plain ones at 32-96 (0.45 M parameters against 1.46 M): more 
 35-minute budget, and that wins (``benchmarks/bench_time_to_quality.py``; the README of
 ``Semantic_out_2/``). ``UNetSpec`` also offers, measured and left as options: pyramid pooling at
 the bridge (or the image's mean alone), a stride-4 stem for 256 px input, a refine block at the
-input size (``full_res``), a pixel-shuffle head (``head``), photos standardized one by one
-(``inputs``) and deep supervision (``deep_supervision``); the custom layers are in
-``utils.layers``. Built for input size ``(None, None)``, a UNet takes any multiple of
-``input_divisor`` (training on crops, scoring whole photos).
+input size (``full_res``), a pixel-shuffle head (``head``) and photos standardized one by one
+(``inputs``; the custom layers are in ``utils.layers``). Built for input size ``(None, None)``,
+a UNet takes any multiple of ``input_divisor`` (training on crops, scoring whole photos).
 
 Layer names other code relies on (notebooks 05-06): ``encoder_1`` .. ``encoder_{depth}`` (block
 output before pooling), ``bottleneck`` (bridge output), ``decoder_1`` .. ``decoder_{depth}``
@@ -41,7 +40,7 @@ from keras import layers
 
 from utils import runio
 from utils.colours import ColourMapping
-from utils.layers import DeepSupervision, ImageMean, PhotoStandardization, PixelShuffle
+from utils.layers import ImageMean, PhotoStandardization, PixelShuffle
 
 VARIANTS = ("model1", "model2")
 MODEL_FILE = "model.keras"
@@ -80,8 +79,6 @@ class UNetSpec:
     # "shuffle": 4 scores per class and cell, one per pixel of its 2x2 block (DUC, Wang 2018)
     inputs: str = "scaled"  # the photo as given (0-1), or "standardized": each photo to mean 0,
     # standard deviation 1 (``utils.layers.PhotoStandardization``: brightness and contrast out)
-    deep_supervision: bool = False  # class scores from each inner decoder level too, trained by
-    # an auxiliary cross-entropy in training only (``utils.layers.DeepSupervision``)
 
 
 SPECS = {
@@ -116,9 +113,6 @@ def check_spec(spec: UNetSpec) -> UNetSpec:
         raise ValueError(f"inputs must be one of {INPUTS}, got {spec.inputs!r}")
     if spec.head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, got {spec.head!r}")
-    if spec.deep_supervision and len(spec.widths) < 3:
-        raise ValueError(f"deep_supervision needs 3 or more levels (inner decoder levels), "
-                         f"got widths {spec.widths}")  # fmt: skip
     if spec.full_res and spec.stem_stride == 1:
         raise ValueError(f"full_res={spec.full_res} needs a stem (stem_stride 2 or 4)")
     if spec.upsampling not in ("bilinear", "transpose"):
@@ -251,7 +245,6 @@ def build_unet(
         x = pyramid_pooling(x, "bottleneck", CONTEXT_BINS[spec.context])
     else:
         x = conv_block(x, spec.bridge, "bottleneck", spec.residual, spec.separable)
-    aux = []  # deep supervision: class scores of the inner decoder levels, at the input size
     for i in range(depth, 0, -1):
         if spec.upsampling == "bilinear":
             x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up_{i}")(x)
@@ -259,12 +252,6 @@ def build_unet(
             x = layers.Conv2DTranspose(spec.widths[i - 1], 2, strides=2, name=f"up_{i}")(x)
         x = layers.Concatenate(name=f"skip_{i}")([x, skips[i - 1]])
         x = conv_block(x, spec.widths[i - 1], f"decoder_{i}", spec.residual, spec.separable)
-        if spec.deep_supervision and 1 < i < depth:
-            y = layers.Conv2D(num_classes, 1, name=f"aux_scores_{i}", dtype="float32")(x)
-            up = spec.stem_stride * 2 ** (i - 1)
-            # nearest: each cell's scores repeated over its block, read back by the loss at
-            # ``losses.AUX_STRIDE`` (bilinear, and its cross-entropy on every pixel: 1.55x the step)
-            aux.append(layers.UpSampling2D(up, name=f"aux_logits_{i}", dtype="float32")(y))
     if spec.stem_stride == 4:  # back to half size, with the first stem conv's detail
         x = layers.UpSampling2D(2, interpolation="bilinear", name="up_refine")(x)
         x = layers.Concatenate(name="skip_refine")([x, half])
@@ -283,8 +270,6 @@ def build_unet(
     else:  # class scores at half size, bilinearly upsampled to the input size
         x = layers.Conv2D(num_classes, 1, name="class_scores", dtype="float32")(x)
         logits = layers.UpSampling2D(2, interpolation="bilinear", name="logits", dtype="float32")(x)
-    if aux:  # training also returns them, as extra channels for the loss (``utils.losses``)
-        logits = DeepSupervision(name="deep_supervision", dtype="float32")([logits, *aux])
     return keras.Model(photos, logits, name=f"unet_{variant}")
 
 
