@@ -279,6 +279,14 @@ RECIPES["wide128_prog_zoom_dice3_root4"] = {
 }
 # its full-size phase alone (for its step cost: bench_step.py)
 RECIPES["wide128_plain"] = {**RECIPES["wide128"], "architecture": {"separable": False}}
+# additive skips (LinkNet, FPN): each decoder level is brought to its skip's width by a 1x1 conv at
+# the coarser level and added, so the costliest blocks (the first level's, at half the input
+# size) convolve 48 channels rather than 112 and need no projection: a cheaper step, more epochs
+RECIPES["wide128_add"] = {**RECIPES["wide128"], "architecture": {"skip": "add"}}
+RECIPES["wide128_prog_zoom_dice2_add"] = {
+    **RECIPES["wide128_prog_zoom_dice2"],
+    "architecture": {"skip": "add"},
+}
 # every recipe above that names no Dice weight was measured with 1, model 2's default until the
 # Dice-2 screens (now 2: utils.config.VARIANT_DEFAULTS); pinned so that they reproduce
 for _recipe in RECIPES.values():

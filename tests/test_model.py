@@ -68,6 +68,8 @@ def test_bad_arguments() -> None:
         model.build_unet(3, (64, 64), stem_stride=2, head="nearest")
     with pytest.raises(ValueError, match="inputs must be one of .*got 'normalised'"):
         model.build_unet(3, (64, 64), inputs="normalised")
+    with pytest.raises(ValueError, match="skip must be one of .*got 'sum'"):
+        model.build_unet(3, (64, 64), skip="sum")
     with pytest.raises(ValueError, match="unknown variant 'model3'"):
         model.build_unet(3, (64, 64), "model3")
 
@@ -129,6 +131,8 @@ def test_missing_files_are_named(tmp_path: Path) -> None:
         dict(stem_stride=2, residual=True, separable=True, head="shuffle"),
         dict(stem_stride=2, residual=True, separable=True, full_res=4, inputs="standardized"),
         dict(stem_stride=2, residual=True, separable=True, context="image"),
+        dict(stem_stride=2, residual=True, separable=True, skip="add"),
+        dict(skip="add", upsampling="transpose"),
     ],
 )
 def test_stem_and_pyramid_pooling_shapes_and_gradients(arch: dict) -> None:
@@ -158,12 +162,31 @@ def test_stem_and_pyramid_pooling_shapes_and_gradients(arch: dict) -> None:
         assert net.get_layer("bottleneck_pool2").output.shape[1:3] == (2, 2)
     if arch.get("context"):  # the image's mean, in every cell of the bridge
         assert net.get_layer("bottleneck_pool1").output.shape[1:3] == (64 // stride // 4,) * 2
+    if arch.get("skip") == "add":  # the decoder adds its skip: no wider concatenation
+        assert net.get_layer("skip_1").output.shape[1:] == (64 // stride, 64 // stride, 8)
     if arch.get("separable"):  # depthwise 3x3 + pointwise 1x1 under the same layer names
         conv = net.get_layer("decoder_1_conv2")
         assert isinstance(conv, keras.layers.SeparableConv2D)
         plain = model.build_unet(5, (64, 64), "model1", widths=(8, 16), bridge=16,
                                  **{**arch, "separable": False})  # fmt: skip
         assert net.count_params() < 0.6 * plain.count_params()
+
+
+def test_additive_skips_cost_less_and_drop_the_decoder_projections() -> None:
+    """``skip="add"``: each residual decoder block gets its skip's width alone, so it needs no
+    1x1 projection shortcut (the input is the shortcut), and the 1x1 that brings the coarser
+    level to that width works before the upsampling, at a quarter of the pixels."""
+    concat = model.build_unet(5, (64, 64), "model2", widths=(8, 16), bridge=16)
+    added = model.build_unet(5, (64, 64), "model2", widths=(8, 16), bridge=16, skip="add")
+    names = {layer.name for layer in added.layers}
+    assert "decoder_1_proj" in {layer.name for layer in concat.layers}
+    assert "decoder_1_proj" not in names and "encoder_1_proj" in names
+    assert added.get_layer("lateral_1").output.shape[1:] == (16, 16, 8)  # before up_1
+    assert added.get_layer("decoder_1_conv1").input.shape[-1] == 8  # 16 + 8 when concatenated
+    assert added.count_params() < concat.count_params()
+    x = keras.Input((8, 8, 4))
+    with pytest.raises(ValueError, match="identity shortcut needs 6 channels in, not 4"):
+        model.conv_block(x, 6, "block", residual=True, project=False)
 
 
 def test_pixel_shuffle_puts_each_score_in_its_own_pixel(tmp_path: Path) -> None:

@@ -53,6 +53,7 @@ BN_MOMENTUM = 0.9  # Keras default 0.99 lags far behind in short runs (a few hun
 CONTEXT_BINS = {"ppm": (1, 2, 4), "image": (1,)}  # "image": the mean alone, any input size
 CONTEXTS = ("none", *CONTEXT_BINS)
 HEADS = ("bilinear", "shuffle")
+SKIPS = ("concat", "add")
 INPUTS = ("scaled", "standardized")
 
 
@@ -79,6 +80,9 @@ class UNetSpec:
     # "shuffle": 4 scores per class and cell, one per pixel of its 2x2 block (DUC, Wang 2018)
     inputs: str = "scaled"  # the photo as given (0-1), or "standardized": each photo to mean 0,
     # standard deviation 1 (``utils.layers.PhotoStandardization``: brightness and contrast out)
+    skip: str = "concat"  # how a decoder level joins its encoder's features: "concat" (UNet), or
+    # "add" (LinkNet, FPN): a 1x1 conv to the skip's width at the coarser level, upsample, add;
+    # the decoder block then works on the skip's width alone, with an identity shortcut
 
 
 SPECS = {
@@ -111,6 +115,8 @@ def check_spec(spec: UNetSpec) -> UNetSpec:
         raise ValueError(f"stem_stride must be 1, 2 or 4, got {spec.stem_stride!r}")
     if spec.inputs not in INPUTS:
         raise ValueError(f"inputs must be one of {INPUTS}, got {spec.inputs!r}")
+    if spec.skip not in SKIPS:
+        raise ValueError(f"skip must be one of {SKIPS}, got {spec.skip!r}")
     if spec.head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, got {spec.head!r}")
     if spec.full_res and spec.stem_stride == 1:
@@ -171,9 +177,17 @@ def pyramid_pooling(x, name: str = "context", bins: Sequence[int] = CONTEXT_BINS
     return layers.ReLU(name=name)(y)
 
 
-def conv_block(x, filters: int, name: str, residual: bool = False, separable: bool = False):  # noqa: ANN001, ANN202
-    """Two conv+BN+ReLU; residual: a projection shortcut is added before the last ReLU;
-    separable: depthwise-separable 3x3 convolutions.
+def conv_block(  # noqa: ANN202
+    x,  # noqa: ANN001
+    filters: int,
+    name: str,
+    residual: bool = False,
+    separable: bool = False,
+    project: bool = True,
+):
+    """Two conv+BN+ReLU; residual: a shortcut is added before the last ReLU, a 1x1 projection
+    (``project``) or the input itself (its width must be ``filters``); separable:
+    depthwise-separable 3x3 convolutions.
 
     The block's output layer is named ``name`` so that other code can find it.
     """
@@ -182,8 +196,14 @@ def conv_block(x, filters: int, name: str, residual: bool = False, separable: bo
         x = _conv3(filters, f"{name}_conv2", separable)(x)
         x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn2")(x)
         return layers.ReLU(name=name)(x)
-    shortcut = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_proj")(x)
-    shortcut = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_proj_bn")(shortcut)
+    if project:
+        shortcut = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_proj")(x)
+        shortcut = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_proj_bn")(shortcut)
+    elif int(x.shape[-1]) == filters:
+        shortcut = x
+    else:
+        raise ValueError(f"{name}: an identity shortcut needs {filters} channels in, not "
+                         f"{x.shape[-1]}")  # fmt: skip
     y = _conv_bn_relu(x, filters, name, 1, separable)
     y = _conv3(filters, f"{name}_conv2", separable)(y)
     y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn2")(y)
@@ -207,6 +227,22 @@ def _strided(x, filters: int, name: str, separable: bool):  # noqa: ANN001, ANN2
     x = kind(filters, 3, strides=2, padding="same", use_bias=False, name=f"{name}_conv")(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     return layers.ReLU(name=name)(x)
+
+
+def _up_and_join(x, skip, i: int, spec: UNetSpec):  # noqa: ANN001, ANN202
+    """Decoder level ``i``: ``x`` upsampled 2x (``up_{i}``) and joined to its encoder's ``skip``
+    (``skip_{i}``): concatenated, or for ``skip="add"`` first brought to the skip's width by a
+    1x1 conv + BN at the coarser level (``lateral_{i}``), where it costs a quarter, then added."""
+    width = int(skip.shape[-1])
+    if spec.upsampling == "transpose":
+        x = layers.Conv2DTranspose(width, 2, strides=2, name=f"up_{i}")(x)
+    else:
+        if spec.skip == "add":
+            x = layers.Conv2D(width, 1, use_bias=False, name=f"lateral_{i}")(x)
+            x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"lateral_{i}_bn")(x)
+        x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up_{i}")(x)
+    join = layers.Add if spec.skip == "add" else layers.Concatenate
+    return join(name=f"skip_{i}")([x, skip])
 
 
 def build_unet(
@@ -246,12 +282,10 @@ def build_unet(
     else:
         x = conv_block(x, spec.bridge, "bottleneck", spec.residual, spec.separable)
     for i in range(depth, 0, -1):
-        if spec.upsampling == "bilinear":
-            x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up_{i}")(x)
-        else:
-            x = layers.Conv2DTranspose(spec.widths[i - 1], 2, strides=2, name=f"up_{i}")(x)
-        x = layers.Concatenate(name=f"skip_{i}")([x, skips[i - 1]])
-        x = conv_block(x, spec.widths[i - 1], f"decoder_{i}", spec.residual, spec.separable)
+        x = _up_and_join(x, skips[i - 1], i, spec)
+        added = spec.skip == "add" and spec.residual
+        x = conv_block(x, spec.widths[i - 1], f"decoder_{i}", spec.residual, spec.separable,
+                       project=not added)  # fmt: skip
     if spec.stem_stride == 4:  # back to half size, with the first stem conv's detail
         x = layers.UpSampling2D(2, interpolation="bilinear", name="up_refine")(x)
         x = layers.Concatenate(name="skip_refine")([x, half])
