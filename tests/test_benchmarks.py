@@ -179,6 +179,18 @@ def test_readme_real_data_command_trains_the_measured_recipe() -> None:
     assert train.TrainConfig(**given) == train.TrainConfig(**ttq.RECIPES[ttq.DEFAULT_RECIPE])
 
 
+def test_every_time_to_quality_recipe_is_a_valid_config_and_architecture() -> None:
+    """A typo in a recipe (a field, an architecture choice) fails here, not 30 minutes into a
+    benchmark."""
+    from utils import train
+
+    ttq = load("bench_time_to_quality")
+    for name, recipe in ttq.RECIPES.items():
+        cfg = train.TrainConfig(**recipe)
+        spec = model.check_spec(model.spec_for(cfg.variant, **cfg.architecture))
+        assert spec.widths, name
+
+
 def test_time_to_quality_trains_and_scores_wide_photos(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
