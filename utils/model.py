@@ -15,8 +15,9 @@ for less time than plain ones at 32-96 (0.45 M parameters against 1.46 M): more 
 ``Semantic_out_2/``). ``UNetSpec`` also offers, measured and left as options: pyramid pooling at
 the bridge (or the image's mean alone), a stride-4 stem for 256 px input, a refine block at the
 input size (``full_res``), a pixel-shuffle head (``head``), photos standardized one by one
-(``inputs``; the custom layers are in ``utils.layers``) and additive skips (``skip``). Built for input size ``(None, None)``,
-a UNet takes any multiple of ``input_divisor`` (training on crops, scoring whole photos).
+(``inputs``; the custom layers are in ``utils.layers``) and additive skips (``skip``). Built for
+input size ``(None, None)``, a UNet takes any multiple of ``input_divisor`` (training on crops,
+scoring whole photos).
 
 Layer names other code relies on (notebooks 05-06): ``encoder_1`` .. ``encoder_{depth}`` (block
 output before pooling), ``bottleneck`` (bridge output), ``decoder_1`` .. ``decoder_{depth}``
