@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from utils import inference, layers, model, runio
+from utils import blocks, inference, layers, model, runio
 from utils.colours import ColourMapping
 
 NAMES = ["encoder_1", "encoder_2", "encoder_3", "encoder_4", "bottleneck"]
@@ -186,7 +186,7 @@ def test_additive_skips_cost_less_and_drop_the_decoder_projections() -> None:
     assert added.count_params() < concat.count_params()
     x = keras.Input((8, 8, 4))
     with pytest.raises(ValueError, match="identity shortcut needs 6 channels in, not 4"):
-        model.conv_block(x, 6, "block", residual=True, project=False)
+        blocks.conv_block(x, 6, "block", residual=True, project=False)
 
 
 def test_pixel_shuffle_puts_each_score_in_its_own_pixel(tmp_path: Path) -> None:

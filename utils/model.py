@@ -15,9 +15,9 @@ for less time than plain ones at 32-96 (0.45 M parameters against 1.46 M): more 
 ``Semantic_out_2/``). ``UNetSpec`` also offers, measured and left as options: pyramid pooling at
 the bridge (or the image's mean alone), a stride-4 stem for 256 px input, a refine block at the
 input size (``full_res``), a pixel-shuffle head (``head``), photos standardized one by one
-(``inputs``; the custom layers are in ``utils.layers``) and additive skips (``skip``). Built for
-input size ``(None, None)``, a UNet takes any multiple of ``input_divisor`` (training on crops,
-scoring whole photos).
+(``inputs``; the custom layers are in ``utils.layers``, the blocks in ``utils.blocks``) and
+additive skips (``skip``). Built for input size ``(None, None)``, a UNet takes any multiple of
+``input_divisor`` (training on crops, scoring whole photos).
 
 Layer names other code relies on (notebooks 05-06): ``encoder_1`` .. ``encoder_{depth}`` (block
 output before pooling), ``bottleneck`` (bridge output), ``decoder_1`` .. ``decoder_{depth}``
@@ -40,8 +40,9 @@ import keras
 from keras import layers
 
 from utils import runio
+from utils.blocks import BN_MOMENTUM, conv_block, conv_bn_relu, pyramid_pooling, strided_conv
 from utils.colours import ColourMapping
-from utils.layers import ImageMean, PhotoStandardization, PixelShuffle
+from utils.layers import PhotoStandardization, PixelShuffle
 
 VARIANTS = ("model1", "model2")
 MODEL_FILE = "model.keras"
@@ -49,7 +50,6 @@ CONFIG_FILE = "config.json"
 MAPPING_FILE = "mapping.json"
 EPOCHS_DIR = "epochs"
 EPOCH_WEIGHTS = "epoch_{epoch:03d}.weights.h5"  # Keras formats {epoch} counting from 1
-BN_MOMENTUM = 0.9  # Keras default 0.99 lags far behind in short runs (a few hundred steps)
 # Context at the bridge: pooled over these bins (cells per side), each seen by every cell.
 CONTEXT_BINS = {"ppm": (1, 2, 4), "image": (1,)}  # "image": the mean alone, any input size
 CONTEXTS = ("none", *CONTEXT_BINS)
@@ -138,96 +138,14 @@ def spec_for(variant: str, **overrides) -> UNetSpec:
     return UNetSpec(**fields)
 
 
-def _conv3(filters: int, name: str, separable: bool = False) -> layers.Layer:
-    """A 3x3 convolution without bias (batch norm follows), or its depthwise-separable form:
-    a depthwise 3x3 then a pointwise 1x1, about 8x fewer multiply-adds at 64 channels."""
-    kind = layers.SeparableConv2D if separable else layers.Conv2D
-    return kind(filters, 3, padding="same", use_bias=False, name=name)
-
-
-def _conv_bn_relu(x, filters: int, name: str, index: int, separable: bool = False):  # noqa: ANN001, ANN202
-    """3x3 conv (no bias: batch norm follows) -> batch norm -> ReLU."""
-    x = _conv3(filters, f"{name}_conv{index}", separable)(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn{index}")(x)
-    return layers.ReLU(name=f"{name}_relu{index}")(x)
-
-
-def pyramid_pooling(x, name: str = "context", bins: Sequence[int] = CONTEXT_BINS["ppm"]):  # noqa: ANN001, ANN201
-    """PSPNet's pyramid pooling: average pools over 1x1, 2x2, 4x4 cells, 1x1 conv, upsample, concat.
-
-    Gives every bridge cell the whole image as context (is this road or sidewalk, bus or
-    building?) for a few thousand multiply-adds; bins that do not divide the bridge are skipped.
-    The 1x1 bin (the image's mean in every cell) takes any size; the others need a known one.
-    """
-    size, width = x.shape[1], int(x.shape[-1])
-    branches = [x]
-    for b in bins:
-        if b > 1 and size % b:
-            continue
-        pool = f"{name}_pool{b}"
-        y = ImageMean(name=pool)(x) if b == 1 else layers.AveragePooling2D(size // b, name=pool)(x)
-        y = layers.Conv2D(width // 4, 1, use_bias=False, name=f"{name}_conv{b}")(y)
-        y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn{b}")(y)
-        y = layers.ReLU(name=f"{name}_relu{b}")(y)
-        if b > 1:
-            y = layers.UpSampling2D(size // b, interpolation="bilinear", name=f"{name}_up{b}")(y)
-        branches.append(y)
-    y = layers.Concatenate(name=f"{name}_concat")(branches)
-    y = layers.Conv2D(width, 1, use_bias=False, name=f"{name}_fuse")(y)
-    y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_fuse_bn")(y)
-    return layers.ReLU(name=name)(y)
-
-
-def conv_block(  # noqa: ANN202
-    x,  # noqa: ANN001
-    filters: int,
-    name: str,
-    residual: bool = False,
-    separable: bool = False,
-    project: bool = True,
-):
-    """Two conv+BN+ReLU; residual: a shortcut is added before the last ReLU, a 1x1 projection
-    (``project``) or the input itself (its width must be ``filters``); separable:
-    depthwise-separable 3x3 convolutions.
-
-    The block's output layer is named ``name`` so that other code can find it.
-    """
-    if not residual:
-        x = _conv_bn_relu(x, filters, name, 1, separable)
-        x = _conv3(filters, f"{name}_conv2", separable)(x)
-        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn2")(x)
-        return layers.ReLU(name=name)(x)
-    if project:
-        shortcut = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_proj")(x)
-        shortcut = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_proj_bn")(shortcut)
-    elif int(x.shape[-1]) == filters:
-        shortcut = x
-    else:
-        raise ValueError(f"{name}: an identity shortcut needs {filters} channels in, not "
-                         f"{x.shape[-1]}")  # fmt: skip
-    y = _conv_bn_relu(x, filters, name, 1, separable)
-    y = _conv3(filters, f"{name}_conv2", separable)(y)
-    y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn2")(y)
-    y = layers.Add(name=f"{name}_add")([shortcut, y])
-    return layers.ReLU(name=name)(y)
-
-
 def _stem(x, spec: UNetSpec):  # noqa: ANN001, ANN202
     """The strided stem: a 3x3 stride-2 conv + BN + ReLU (``stem``, half size); for a stride of
     4, then a separable one to the first encoder width (``stem_2``, quarter size). Returns
     (the stem's output, the half-size output)."""
-    half = x = _strided(x, spec.stem_width or spec.widths[0], "stem", separable=False)
+    half = x = strided_conv(x, spec.stem_width or spec.widths[0], "stem", separable=False)
     if spec.stem_stride == 4:
-        x = _strided(x, spec.widths[0], "stem_2", separable=True)
+        x = strided_conv(x, spec.widths[0], "stem_2", separable=True)
     return x, half
-
-
-def _strided(x, filters: int, name: str, separable: bool):  # noqa: ANN001, ANN202
-    """A 3x3 stride-2 conv (``{name}_conv``) + BN (``{name}_bn``) + ReLU (``name``)."""
-    kind = layers.SeparableConv2D if separable else layers.Conv2D
-    x = kind(filters, 3, strides=2, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
-    return layers.ReLU(name=name)(x)
 
 
 def _up_and_join(x, skip, i: int, spec: UNetSpec):  # noqa: ANN001, ANN202
@@ -292,7 +210,7 @@ def build_unet(
         x = layers.Concatenate(name="skip_refine")([x, half])
         x = conv_block(x, int(half.shape[-1]), "refine", spec.residual, spec.separable)
     if spec.full_res:  # back to the input size, with a full-resolution view of the photo
-        detail = _conv_bn_relu(photo, spec.full_res, "detail", 1)
+        detail = conv_bn_relu(photo, spec.full_res, "detail", 1)
         x = layers.UpSampling2D(2, interpolation="bilinear", name="up_full")(x)
         x = layers.Concatenate(name="skip_full")([x, detail])
         x = conv_block(x, spec.full_res, "refine_full", spec.residual, spec.separable)

@@ -1,0 +1,97 @@
+"""The UNet's building blocks: 3x3 convolutions (plain or depthwise-separable) with batch norm
+and ReLU, the two-convolution block (plain or residual), the strided convolution of the stem, and
+PSPNet's pyramid pooling. ``utils.model`` assembles them into the variants; every layer gets a
+name from its caller, so that other code (notebooks 05-06) can find it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from keras import layers
+
+from utils.layers import ImageMean
+
+BN_MOMENTUM = 0.9  # Keras default 0.99 lags far behind in short runs (a few hundred steps)
+
+
+def conv3(filters: int, name: str, separable: bool = False) -> layers.Layer:
+    """A 3x3 convolution without bias (batch norm follows), or its depthwise-separable form:
+    a depthwise 3x3 then a pointwise 1x1, about 8x fewer multiply-adds at 64 channels."""
+    kind = layers.SeparableConv2D if separable else layers.Conv2D
+    return kind(filters, 3, padding="same", use_bias=False, name=name)
+
+
+def conv_bn_relu(x, filters: int, name: str, index: int, separable: bool = False):  # noqa: ANN001, ANN202
+    """3x3 conv (no bias: batch norm follows) -> batch norm -> ReLU."""
+    x = conv3(filters, f"{name}_conv{index}", separable)(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn{index}")(x)
+    return layers.ReLU(name=f"{name}_relu{index}")(x)
+
+
+def pyramid_pooling(x, name: str = "context", bins: Sequence[int] = (1, 2, 4)):  # noqa: ANN001, ANN201
+    """PSPNet's pyramid pooling: average pools over 1x1, 2x2, 4x4 cells, 1x1 conv, upsample, concat.
+
+    Gives every bridge cell the whole image as context (is this road or sidewalk, bus or
+    building?) for a few thousand multiply-adds; bins that do not divide the bridge are skipped.
+    The 1x1 bin (the image's mean in every cell) takes any size; the others need a known one.
+    """
+    size, width = x.shape[1], int(x.shape[-1])
+    branches = [x]
+    for b in bins:
+        if b > 1 and size % b:
+            continue
+        pool = f"{name}_pool{b}"
+        y = ImageMean(name=pool)(x) if b == 1 else layers.AveragePooling2D(size // b, name=pool)(x)
+        y = layers.Conv2D(width // 4, 1, use_bias=False, name=f"{name}_conv{b}")(y)
+        y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn{b}")(y)
+        y = layers.ReLU(name=f"{name}_relu{b}")(y)
+        if b > 1:
+            y = layers.UpSampling2D(size // b, interpolation="bilinear", name=f"{name}_up{b}")(y)
+        branches.append(y)
+    y = layers.Concatenate(name=f"{name}_concat")(branches)
+    y = layers.Conv2D(width, 1, use_bias=False, name=f"{name}_fuse")(y)
+    y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_fuse_bn")(y)
+    return layers.ReLU(name=name)(y)
+
+
+def conv_block(  # noqa: ANN202
+    x,  # noqa: ANN001
+    filters: int,
+    name: str,
+    residual: bool = False,
+    separable: bool = False,
+    project: bool = True,
+):
+    """Two conv+BN+ReLU; residual: a shortcut is added before the last ReLU, a 1x1 projection
+    (``project``) or the input itself (its width must be ``filters``); separable:
+    depthwise-separable 3x3 convolutions.
+
+    The block's output layer is named ``name`` so that other code can find it.
+    """
+    if not residual:
+        x = conv_bn_relu(x, filters, name, 1, separable)
+        x = conv3(filters, f"{name}_conv2", separable)(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn2")(x)
+        return layers.ReLU(name=name)(x)
+    if project:
+        shortcut = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_proj")(x)
+        shortcut = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_proj_bn")(shortcut)
+    elif int(x.shape[-1]) == filters:
+        shortcut = x
+    else:
+        raise ValueError(f"{name}: an identity shortcut needs {filters} channels in, not "
+                         f"{x.shape[-1]}")  # fmt: skip
+    y = conv_bn_relu(x, filters, name, 1, separable)
+    y = conv3(filters, f"{name}_conv2", separable)(y)
+    y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn2")(y)
+    y = layers.Add(name=f"{name}_add")([shortcut, y])
+    return layers.ReLU(name=name)(y)
+
+
+def strided_conv(x, filters: int, name: str, separable: bool):  # noqa: ANN001, ANN202
+    """A 3x3 stride-2 conv (``{name}_conv``) + BN (``{name}_bn``) + ReLU (``name``)."""
+    kind = layers.SeparableConv2D if separable else layers.Conv2D
+    x = kind(filters, 3, strides=2, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
+    return layers.ReLU(name=name)(x)
