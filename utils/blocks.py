@@ -13,6 +13,8 @@ from keras import layers
 from utils.layers import ImageMean
 
 BN_MOMENTUM = 0.9  # Keras default 0.99 lags far behind in short runs (a few hundred steps)
+# Context at the bridge: pooled over these bins (cells per side), each seen by every cell.
+CONTEXT_BINS = {"ppm": (1, 2, 4), "image": (1,)}  # "image": the mean alone, any input size
 
 
 def conv3(filters: int, name: str, separable: bool = False) -> layers.Layer:
@@ -29,7 +31,7 @@ def conv_bn_relu(x, filters: int, name: str, index: int, separable: bool = False
     return layers.ReLU(name=f"{name}_relu{index}")(x)
 
 
-def pyramid_pooling(x, name: str = "context", bins: Sequence[int] = (1, 2, 4)):  # noqa: ANN001, ANN201
+def pyramid_pooling(x, name: str = "context", bins: Sequence[int] = CONTEXT_BINS["ppm"]):  # noqa: ANN001, ANN201
     """PSPNet's pyramid pooling: average pools over 1x1, 2x2, 4x4 cells, 1x1 conv, upsample, concat.
 
     Gives every bridge cell the whole image as context (is this road or sidewalk, bus or

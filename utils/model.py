@@ -40,7 +40,14 @@ import keras
 from keras import layers
 
 from utils import runio
-from utils.blocks import BN_MOMENTUM, conv_block, conv_bn_relu, pyramid_pooling, strided_conv
+from utils.blocks import (
+    BN_MOMENTUM,
+    CONTEXT_BINS,
+    conv_block,
+    conv_bn_relu,
+    pyramid_pooling,
+    strided_conv,
+)
 from utils.colours import ColourMapping
 from utils.layers import PhotoStandardization, PixelShuffle
 
@@ -50,8 +57,6 @@ CONFIG_FILE = "config.json"
 MAPPING_FILE = "mapping.json"
 EPOCHS_DIR = "epochs"
 EPOCH_WEIGHTS = "epoch_{epoch:03d}.weights.h5"  # Keras formats {epoch} counting from 1
-# Context at the bridge: pooled over these bins (cells per side), each seen by every cell.
-CONTEXT_BINS = {"ppm": (1, 2, 4), "image": (1,)}  # "image": the mean alone, any input size
 CONTEXTS = ("none", *CONTEXT_BINS)
 HEADS = ("bilinear", "shuffle")
 SKIPS = ("concat", "add")
@@ -202,9 +207,9 @@ def build_unet(
         x = conv_block(x, spec.bridge, "bottleneck", spec.residual, spec.separable)
     for i in range(depth, 0, -1):
         x = _up_and_join(x, skips[i - 1], i, spec)
-        added = spec.skip == "add" and spec.residual
-        x = conv_block(x, spec.widths[i - 1], f"decoder_{i}", spec.residual, spec.separable,
-                       project=not added)  # fmt: skip
+        project = spec.skip != "add"  # an added skip is already the block's width
+        width = spec.widths[i - 1]
+        x = conv_block(x, width, f"decoder_{i}", spec.residual, spec.separable, project)
     if spec.stem_stride == 4:  # back to half size, with the first stem conv's detail
         x = layers.UpSampling2D(2, interpolation="bilinear", name="up_refine")(x)
         x = layers.Concatenate(name="skip_refine")([x, half])
