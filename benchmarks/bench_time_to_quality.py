@@ -297,6 +297,19 @@ RECIPES["wide128_prog_zoom_dice2_narrow"] = {
     **RECIPES["wide128_prog_zoom_dice2"],
     "architecture": NARROW_FIRST,
 }
+# squeeze-and-excitation in every block: each channel gated by the image's mean features (what
+# kind of street is this?) for a few multiply-adds per channel; it costs elementwise passes
+RECIPES["wide128_se"] = {**RECIPES["wide128"], "architecture": {"attention": "se"}}
+RECIPES["wide128_prog_zoom_dice2_se"] = {
+    **RECIPES["wide128_prog_zoom_dice2"],
+    "architecture": {"attention": "se"},
+}
+# for ``--epochs 18`` on a slow machine: the default's budgeted runs plan 20 epochs first (8 of
+# them small, 0.4 x 20) and end after 18; 0.45 x 18 gives the same 8 small and 10 full-size ones
+RECIPES["wide128_prog_zoom_dice2_se_e18"] = {
+    **RECIPES["wide128_prog_zoom_dice2_se"],
+    "early_share": 0.45,
+}
 # every recipe above that names no Dice weight was measured with 1, model 2's default until the
 # Dice-2 screens (now 2: utils.config.VARIANT_DEFAULTS); pinned so that they reproduce
 for _recipe in RECIPES.values():

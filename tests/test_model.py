@@ -70,6 +70,8 @@ def test_bad_arguments() -> None:
         model.build_unet(3, (64, 64), inputs="normalised")
     with pytest.raises(ValueError, match="skip must be one of .*got 'sum'"):
         model.build_unet(3, (64, 64), skip="sum")
+    with pytest.raises(ValueError, match="attention must be one of .*got 'cbam'"):
+        model.build_unet(3, (64, 64), attention="cbam")
     with pytest.raises(ValueError, match="unknown variant 'model3'"):
         model.build_unet(3, (64, 64), "model3")
 
@@ -133,6 +135,8 @@ def test_missing_files_are_named(tmp_path: Path) -> None:
         dict(stem_stride=2, residual=True, separable=True, context="image"),
         dict(stem_stride=2, residual=True, separable=True, skip="add"),
         dict(skip="add", upsampling="transpose"),
+        dict(stem_stride=2, residual=True, separable=True, attention="se"),
+        dict(attention="se"),
     ],
 )
 def test_stem_and_pyramid_pooling_shapes_and_gradients(arch: dict) -> None:
@@ -164,6 +168,9 @@ def test_stem_and_pyramid_pooling_shapes_and_gradients(arch: dict) -> None:
         assert net.get_layer("bottleneck_pool1").output.shape[1:3] == (64 // stride // 4,) * 2
     if arch.get("skip") == "add":  # the decoder adds its skip: no wider concatenation
         assert net.get_layer("skip_1").output.shape[1:] == (64 // stride, 64 // stride, 8)
+    if arch.get("attention") == "se":  # every block's channels gated, from its mean features
+        for block in ("encoder_1", "bottleneck", "decoder_1"):
+            assert net.get_layer(f"{block}_se_pool").output.shape[1:3] == (1, 1)
     if arch.get("separable"):  # depthwise 3x3 + pointwise 1x1 under the same layer names
         conv = net.get_layer("decoder_1_conv2")
         assert isinstance(conv, keras.layers.SeparableConv2D)
@@ -187,6 +194,32 @@ def test_additive_skips_cost_less_and_drop_the_decoder_projections() -> None:
     x = keras.Input((8, 8, 4))
     with pytest.raises(ValueError, match="identity shortcut needs 6 channels in, not 4"):
         blocks.conv_block(x, 6, "block", residual=True, project=False)
+
+
+def test_squeeze_excite_gates_each_channel_by_the_whole_image(tmp_path: Path) -> None:
+    """``attention="se"``: each block's channels are scaled by gates in (0, 1) computed from the
+    whole image, so a darkened right half reaches the first block's top-left corner (3x3
+    convolutions alone do not); one gate per image and channel; the model saves and loads."""
+    rng = np.random.default_rng(0)
+    photo = rng.random((1, 64, 64, 3), dtype=np.float32)
+    changed = photo.copy()
+    changed[:, :, 32:] = 0.0  # a dark right half: other mean features
+    for attention in ("none", "se"):
+        net = model.build_unet(5, (None, None), "model2", widths=(8, 16), bridge=16,
+                               attention=attention)  # fmt: skip
+        probe = keras.Model(net.input, net.get_layer("encoder_1").output)
+        corner = [np.asarray(probe(p))[0, 0, 0] for p in (photo, changed)]
+        moved = float(np.abs(corner[0] - corner[1]).max())
+        assert moved > 0 if attention == "se" else moved == 0, (attention, moved)
+    gate = keras.Model(net.input, net.get_layer("encoder_1_se_gate").output)
+    gates = [np.asarray(gate(p)) for p in (photo, changed)]
+    assert gates[0].shape == (1, 1, 1, 8) and 0 < gates[0].min() <= gates[0].max() < 1
+    assert np.abs(gates[0] - gates[1]).max() > 1e-4  # untrained gates sit near 0.5
+    assert net.count_params() > model.build_unet(5, (64, 64), "model2", widths=(8, 16),
+                                                 bridge=16).count_params()  # fmt: skip
+    net.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "m.keras")(photo), net(photo),
+                               atol=1e-5)  # fmt: skip
 
 
 def test_pixel_shuffle_puts_each_score_in_its_own_pixel(tmp_path: Path) -> None:

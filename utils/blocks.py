@@ -1,8 +1,8 @@
-"""The UNet's building blocks: 3x3 convolutions (plain or depthwise-separable) with batch norm
-and ReLU, the two-convolution block (plain or residual), the strided convolution of the stem, and
-PSPNet's pyramid pooling. ``utils.model`` assembles them into the variants; every layer gets a
-name from its caller, so that other code (notebooks 05-06) can find it.
-"""
+"""The UNet's building blocks: 3x3 convolutions (plain or depthwise-separable) with batch norm and
+ReLU, the two-convolution block (plain or residual, optionally with squeeze-and-excitation), the
+strided convolution of the stem, and PSPNet's pyramid pooling. ``utils.model`` assembles them
+into the variants; every layer gets a name from its caller, so that other code (notebooks 05-06)
+can find it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from utils.layers import ImageMean
 BN_MOMENTUM = 0.9  # Keras default 0.99 lags far behind in short runs (a few hundred steps)
 # Context at the bridge: pooled over these bins (cells per side), each seen by every cell.
 CONTEXT_BINS = {"ppm": (1, 2, 4), "image": (1,)}  # "image": the mean alone, any input size
+SE_RATIO = 4  # squeeze-and-excitation: channels of the gate's hidden layer = width / 4
 
 
 def conv3(filters: int, name: str, separable: bool = False) -> layers.Layer:
@@ -57,6 +58,18 @@ def pyramid_pooling(x, name: str = "context", bins: Sequence[int] = CONTEXT_BINS
     return layers.ReLU(name=name)(y)
 
 
+def squeeze_excite(x, name: str, ratio: int = SE_RATIO):  # noqa: ANN001, ANN201
+    """Squeeze-and-excitation (Hu et al. 2018): every channel of ``x`` scaled by a gate in (0, 1)
+    computed from the whole image's mean features (``{name}_se_pool``, a 1x1 conv to
+    ``channels // ratio`` + ReLU, a 1x1 conv back + sigmoid): a few hundred multiply-adds per
+    channel, whatever the image size."""
+    channels = int(x.shape[-1])
+    g = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_se_pool")(x)
+    g = layers.Conv2D(max(channels // ratio, 8), 1, activation="relu", name=f"{name}_se_reduce")(g)
+    g = layers.Conv2D(channels, 1, activation="sigmoid", name=f"{name}_se_gate")(g)
+    return layers.Multiply(name=f"{name}_se")([x, g])
+
+
 def conv_block(  # noqa: ANN202
     x,  # noqa: ANN001
     filters: int,
@@ -64,10 +77,12 @@ def conv_block(  # noqa: ANN202
     residual: bool = False,
     separable: bool = False,
     project: bool = True,
+    se: bool = False,
 ):
     """Two conv+BN+ReLU; residual: a shortcut is added before the last ReLU, a 1x1 projection
     (``project``) or the input itself (its width must be ``filters``); separable:
-    depthwise-separable 3x3 convolutions.
+    depthwise-separable 3x3 convolutions; ``se``: the second conv's channels gated by
+    :func:`squeeze_excite` (before the shortcut is added).
 
     The block's output layer is named ``name`` so that other code can find it.
     """
@@ -75,6 +90,7 @@ def conv_block(  # noqa: ANN202
         x = conv_bn_relu(x, filters, name, 1, separable)
         x = conv3(filters, f"{name}_conv2", separable)(x)
         x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn2")(x)
+        x = squeeze_excite(x, name) if se else x
         return layers.ReLU(name=name)(x)
     if project:
         shortcut = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_proj")(x)
@@ -87,6 +103,7 @@ def conv_block(  # noqa: ANN202
     y = conv_bn_relu(x, filters, name, 1, separable)
     y = conv3(filters, f"{name}_conv2", separable)(y)
     y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn2")(y)
+    y = squeeze_excite(y, name) if se else y
     y = layers.Add(name=f"{name}_add")([shortcut, y])
     return layers.ReLU(name=name)(y)
 

@@ -15,9 +15,10 @@ for less time than plain ones at 32-96 (0.45 M parameters against 1.46 M): more 
 ``Semantic_out_2/``). ``UNetSpec`` also offers, measured and left as options: pyramid pooling at
 the bridge (or the image's mean alone), a stride-4 stem for 256 px input, a refine block at the
 input size (``full_res``), a pixel-shuffle head (``head``), photos standardized one by one
-(``inputs``; the custom layers are in ``utils.layers``, the blocks in ``utils.blocks``) and
-additive skips (``skip``). Built for input size ``(None, None)``, a UNet takes any multiple of
-``input_divisor`` (training on crops, scoring whole photos).
+(``inputs``; the custom layers are in ``utils.layers``, the blocks in ``utils.blocks``),
+additive skips (``skip``) and squeeze-and-excitation (``attention``). Built for input size
+``(None, None)``, a UNet takes any multiple of ``input_divisor`` (training on crops, scoring
+whole photos).
 
 Layer names other code relies on (notebooks 05-06): ``encoder_1`` .. ``encoder_{depth}`` (block
 output before pooling), ``bottleneck`` (bridge output), ``decoder_1`` .. ``decoder_{depth}``
@@ -61,6 +62,7 @@ CONTEXTS = ("none", *CONTEXT_BINS)
 HEADS = ("bilinear", "shuffle")
 SKIPS = ("concat", "add")
 INPUTS = ("scaled", "standardized")
+ATTENTIONS = ("none", "se")
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ class UNetSpec:
     skip: str = "concat"  # how a decoder level joins its encoder's features: "concat" (UNet), or
     # "add" (LinkNet, FPN): a 1x1 conv to the skip's width at the coarser level, upsample, add;
     # the decoder block then works on the skip's width alone, with an identity shortcut
+    attention: str = "none"  # "se": squeeze-and-excitation in every block (``utils.blocks``):
+    # each channel gated by the image's mean features, for a few multiply-adds per channel
 
 
 SPECS = {
@@ -123,6 +127,8 @@ def check_spec(spec: UNetSpec) -> UNetSpec:
         raise ValueError(f"inputs must be one of {INPUTS}, got {spec.inputs!r}")
     if spec.skip not in SKIPS:
         raise ValueError(f"skip must be one of {SKIPS}, got {spec.skip!r}")
+    if spec.attention not in ATTENTIONS:
+        raise ValueError(f"attention must be one of {ATTENTIONS}, got {spec.attention!r}")
     if spec.head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, got {spec.head!r}")
     if spec.full_res and spec.stem_stride == 1:
@@ -188,6 +194,7 @@ def build_unet(
                          f"{spec.context!r} (its pooling needs a size)")  # fmt: skip
     if h is not None and (h % factor or w % factor):
         raise ValueError(f"input size {h}x{w} is not divisible by {factor} (stem and encoder)")
+    se = spec.attention == "se"
     photos = keras.Input((h, w, 3), name="photo")
     photo = photos if spec.inputs == "scaled" else PhotoStandardization(name="standardized")(photos)
     x = photo
@@ -195,30 +202,30 @@ def build_unet(
         x, half = _stem(x, spec)
     skips = []
     for i, width in enumerate(spec.widths, start=1):
-        x = conv_block(x, width, f"encoder_{i}", spec.residual, spec.separable)
+        x = conv_block(x, width, f"encoder_{i}", spec.residual, spec.separable, se=se)
         skips.append(x)
         x = layers.MaxPooling2D(2, name=f"pool_{i}")(x)
     if spec.dropout:
         x = layers.SpatialDropout2D(spec.dropout, name="bridge_dropout")(x)
     if spec.context != "none":
-        x = conv_block(x, spec.bridge, "bridge", spec.residual, spec.separable)
+        x = conv_block(x, spec.bridge, "bridge", spec.residual, spec.separable, se=se)
         x = pyramid_pooling(x, "bottleneck", CONTEXT_BINS[spec.context])
     else:
-        x = conv_block(x, spec.bridge, "bottleneck", spec.residual, spec.separable)
+        x = conv_block(x, spec.bridge, "bottleneck", spec.residual, spec.separable, se=se)
     for i in range(depth, 0, -1):
         x = _up_and_join(x, skips[i - 1], i, spec)
         project = spec.skip != "add"  # an added skip is already the block's width
         width = spec.widths[i - 1]
-        x = conv_block(x, width, f"decoder_{i}", spec.residual, spec.separable, project)
+        x = conv_block(x, width, f"decoder_{i}", spec.residual, spec.separable, project, se)
     if spec.stem_stride == 4:  # back to half size, with the first stem conv's detail
         x = layers.UpSampling2D(2, interpolation="bilinear", name="up_refine")(x)
         x = layers.Concatenate(name="skip_refine")([x, half])
-        x = conv_block(x, int(half.shape[-1]), "refine", spec.residual, spec.separable)
+        x = conv_block(x, int(half.shape[-1]), "refine", spec.residual, spec.separable, se=se)
     if spec.full_res:  # back to the input size, with a full-resolution view of the photo
         detail = conv_bn_relu(photo, spec.full_res, "detail", 1)
         x = layers.UpSampling2D(2, interpolation="bilinear", name="up_full")(x)
         x = layers.Concatenate(name="skip_full")([x, detail])
-        x = conv_block(x, spec.full_res, "refine_full", spec.residual, spec.separable)
+        x = conv_block(x, spec.full_res, "refine_full", spec.residual, spec.separable, se=se)
     # Logits stay float32 under mixed precision: losses and argmax need the full range.
     if spec.stem_stride == 1 or spec.full_res:
         logits = layers.Conv2D(num_classes, 1, name="logits", dtype="float32")(x)
