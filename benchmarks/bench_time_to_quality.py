@@ -310,6 +310,13 @@ RECIPES["wide128_prog_zoom_dice2_se_e18"] = {
     **RECIPES["wide128_prog_zoom_dice2_se"],
     "early_share": 0.45,
 }
+# the zoom reaching below 1 (the field's random scale, e.g. 0.5-2): U(0.75, 1.5), so a third of
+# the zoomed photos shrink into a void frame (smaller, farther objects); 2 at the top lost before
+RECIPES["wide128_prog_zoom_dice2_out_e18"] = {
+    **RECIPES["wide128_prog_zoom_dice2"],
+    "min_zoom": 0.75,
+    "early_share": 0.45,
+}
 # every recipe above that names no Dice weight was measured with 1, model 2's default until the
 # Dice-2 screens (now 2: utils.config.VARIANT_DEFAULTS); pinned so that they reproduce
 for _recipe in RECIPES.values():

@@ -315,6 +315,40 @@ def test_zoom_crop_keeps_exact_labels() -> None:
     assert jitter.min() >= 0 and jitter.max() <= 1
 
 
+def test_zoom_out_shrinks_the_photo_into_a_void_frame() -> None:
+    """A zoom of 0.5 (``min_zoom``): the whole photo at half the side, somewhere in the frame;
+    around it black pixels whose labels are void, so they carry no loss; the class ids inside
+    are the photo's own, in its own proportions."""
+    import tensorflow as tf
+
+    ids = np.zeros((4, 32, 32), np.uint8)
+    ids[:, 16:] = 2  # bottom half class 2
+    photos = np.full((4, 32, 32, 3), 0.5, np.float32)
+    seed = tf.constant([3, 4], tf.int64)
+    p2, i2 = (t.numpy() for t in augment.zoom_crop_batch(
+        tf.constant(photos), tf.constant(ids), seed, 0.5, p=1.0, min_zoom=0.5
+    ))  # fmt: skip
+    for photo, label in zip(p2, i2, strict=True):
+        inside = label != IGNORE_ID
+        assert 14 * 14 <= inside.sum() <= 18 * 18  # a quarter of the pixels: half the side
+        rows, cols = np.nonzero(inside)
+        box = label[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+        assert (box != IGNORE_ID).all()  # one photo-shaped window, void all around it
+        assert set(np.unique(box[: box.shape[0] // 2 - 1])) == {0}
+        assert set(np.unique(box[box.shape[0] // 2 + 1 :])) == {2}
+        np.testing.assert_array_equal(photo[~inside], 0.0)  # the frame is black
+        np.testing.assert_allclose(photo[inside], 0.5, atol=1e-6)
+    placed = [tuple(np.argwhere(label != IGNORE_ID).min(axis=0)) for label in i2]
+    assert len(set(placed)) > 1  # at random places
+
+
+def test_min_zoom_is_checked() -> None:
+    with pytest.raises(ValueError, match="min_zoom"):
+        train.TrainConfig(min_zoom=1.5).check()
+    with pytest.raises(ValueError, match="min_zoom"):
+        train.TrainConfig(min_zoom=0.0).check()
+
+
 def test_photometric_changes_exposure_not_labels() -> None:
     """The "photo" mode: values stay in [0, 1], images get darker and brighter, colours and
     contrast change per image, labels and geometry stay as they were (flips aside)."""

@@ -6,8 +6,9 @@ reproducible, and moves photo and class ids together (labels stay exact ids: nea
 
 - ``none``: nothing;
 - ``flip``: per image horizontal flip with probability 0.5;
-- ``full``: flip, then per image a random zoom (U(1, max_zoom), probability 0.5) at a random
-  place and a random brightness shift and contrast scale;
+- ``full``: flip, then per image a random zoom (U(min_zoom, max_zoom), probability 0.5; 1 to
+  1.5 unless set) at a random place and a random brightness shift and contrast scale; a zoom
+  below 1 shrinks the photo into a black frame whose pixels are void (no loss);
 - ``photo``: flip, then per image a stronger photometric change (:func:`photometric_batch`:
   gamma, contrast, saturation, brightness) and no zoom: photos from other cameras, darker or
   flatter than Cityscapes', look less foreign;
@@ -31,6 +32,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import tensorflow as tf
+
+from utils.labels import IGNORE_ID
 
 AUGMENT_MODES = ("none", "flip", "full", "photo", "photo_zoom")
 ZOOM_MODES = ("full", "photo_zoom")  # the modes with a random zoom (replaced by crops)
@@ -60,14 +63,18 @@ def flip_batch(photos, ids, seed):  # noqa: ANN001, ANN201
     return photos, ids
 
 
-def zoom_crop_batch(photos, ids, seed, max_zoom: float = 1.5, p: float = 0.5):  # noqa: ANN001, ANN201
-    """Per image, with probability ``p``: zoom in by U(1, max_zoom) at a random place.
+def zoom_crop_batch(  # noqa: ANN201
+    photos, ids, seed,  # noqa: ANN001
+    max_zoom: float = 1.5, p: float = 0.5, min_zoom: float = 1.0,
+):  # fmt: skip
+    """Per image, with probability ``p``: zoom by U(min_zoom, max_zoom) at a random place; below
+    1 the photo shrinks into a black frame at a random place, its labels void (``IGNORE_ID``).
 
     Cropped by :func:`crop_boxes`, so the labels stay exact class ids.
     """
     n = tf.shape(photos)[0]
     u = tf.random.stateless_uniform([n, 4], seed=seed)
-    zoom = tf.where(u[:, 0] < p, 1.0 + (max_zoom - 1.0) * u[:, 1], 1.0)
+    zoom = tf.where(u[:, 0] < p, min_zoom + (max_zoom - min_zoom) * u[:, 1], 1.0)
     side = 1.0 / zoom
     y1 = u[:, 2] * (1.0 - side)
     x1 = u[:, 3] * (1.0 - side)
@@ -78,12 +85,13 @@ def zoom_crop_batch(photos, ids, seed, max_zoom: float = 1.5, p: float = 0.5):  
 def crop_boxes(photos, ids, boxes, size):  # noqa: ANN001, ANN201
     """Each image's box (y1, x1, y2, x2 as fractions) resized to ``size`` ((h, w) or a tensor:
     the photos' own size): one ``tf.image.crop_and_resize`` call per batch, bilinear for
-    photos, nearest for ids (exact)."""
+    photos, nearest for ids (exact). Outside the photo (a box beyond 0-1): black, void ids."""
     index = tf.range(tf.shape(photos)[0])
     cropped = tf.image.crop_and_resize(photos, boxes, index, size, method="bilinear")
     cropped_ids = tf.image.crop_and_resize(
-        tf.cast(ids[..., None], tf.float32), boxes, index, size, method="nearest"
-    )
+        tf.cast(ids[..., None], tf.float32), boxes, index, size, method="nearest",
+        extrapolation_value=float(IGNORE_ID),
+    )  # fmt: skip
     # crop_and_resize forgets the static shape; Keras layers want it back.
     static = (photos.shape[0], *(size if isinstance(size, tuple) else photos.shape[1:3]))
     return tf.ensure_shape(cropped, (*static, 3)), tf.ensure_shape(
@@ -184,11 +192,13 @@ def augment(  # noqa: ANN201
     crop_size: int = 0,
     paste_ids: Sequence[int] = (),
     photo_share: float = 1.0,
+    min_zoom: float = 1.0,
 ):  # fmt: skip
     """``dataset`` of (photos, ids) batches with the augmentation of ``mode`` mapped over it;
-    with ``crop_size``, random-scale windows of that size (scales up to ``max_zoom``); with
-    ``paste_ids``, those classes' pixels pasted from the next image (:func:`paste_batch`);
-    ``photo_share``: the share of photos the photometric modes change."""
+    the zoom modes zoom by ``min_zoom`` to ``max_zoom``; with ``crop_size``, random-scale
+    windows of that size (scales up to ``max_zoom``); with ``paste_ids``, those classes' pixels
+    pasted from the next image (:func:`paste_batch`); ``photo_share``: the share of photos the
+    photometric modes change."""
     if check_mode(mode) != "none":
         dataset = _per_batch(dataset, seed * FLIP_SEED_STRIDE, seed, flip_batch)
     if crop_size:
@@ -199,7 +209,7 @@ def augment(  # noqa: ANN201
     if mode in ZOOM_MODES and not crop_size:  # crops replace the zoom
         dataset = _per_batch(
             dataset, seed * ZOOM_SEED_STRIDE + 1, seed,
-            lambda p, i, s: zoom_crop_batch(p, i, s, max_zoom),
+            lambda p, i, s: zoom_crop_batch(p, i, s, max_zoom, min_zoom=min_zoom),
         )  # fmt: skip
     if paste_ids:
         dataset = dataset.map(

@@ -30,6 +30,7 @@ WHOLE_FIELDS = {
 }  # fmt: skip
 NUMBER_FIELDS = {
     "learning_rate": {"above": 0}, "warmup_epochs": {"minimum": 0}, "max_zoom": {"minimum": 1},
+    "min_zoom": {"above": 0, "maximum": 1},
     "dice_weight": {"minimum": 0}, "train_minutes": {"minimum": 0},
     "budget_stretch": {"minimum": 1},
     "lovasz_weight": {"minimum": 0}, "hard_pixels": {"minimum": 0, "maximum": 0.99},
@@ -60,6 +61,7 @@ class TrainConfig:
     warmup_epochs: float = 0.5
     augment: str = "photo"  # none | flip | full (+ zoom, jitter) | photo (+ gamma...) | photo_zoom
     max_zoom: float = 1.5
+    min_zoom: float = 1.0  # below 1: the zoom modes also shrink photos into a void frame
     photo_share: float = 1.0  # the share of photos the photometric modes change (per image)
     class_weights: str = "sqrt"  # none | median (median frequency) | sqrt (inverse sqrt frequency)
     dice_weight: float = -1.0  # soft Dice term added to the cross-entropy; < 0: the variant's own

@@ -91,9 +91,8 @@ def prepare(
         counts = losses.class_pixel_counts(train_ds, mapping.num_classes)
         weights = losses.class_weight_table(counts, cfg.class_weights)
     paste = rims.class_ids_of(cfg.paste_classes, mapping.class_names)
-    train_ds = augment.augment(
-        train_ds, cfg.augment, cfg.seed, cfg.max_zoom, cfg.crop_size, paste, cfg.photo_share
-    )
+    train_ds = augment.augment(train_ds, cfg.augment, cfg.seed, cfg.max_zoom, cfg.crop_size,
+                               paste, cfg.photo_share, cfg.min_zoom)  # fmt: skip
     prep = Prepared(train_ds, val_ds, train_files, val_files, counts, weights, cfg.batch_size)
     if cfg.early_share:  # the same files and recipe at the small size (utils.progressive)
         small = dataclasses.replace(cfg, image_size=cfg.early_size[0], early_share=0.0,
