@@ -35,7 +35,7 @@ import cv2
 import keras
 import numpy as np
 
-from utils import budget, losses, metrics, model, runio, sampling
+from utils import budget, holdout, losses, metrics, model, runio, sampling
 from utils.colours import ColourMapping
 from utils.config import TrainConfig
 
@@ -56,7 +56,7 @@ def pack(data_root: str, out: Path) -> None:
     from utils import data  # reads with the project's own decoder and split (needs TensorFlow)
 
     files = data.pair_files(Path(data_root) / "train")
-    train, val, how = data.city_holdout_split(files)
+    train, val, how = holdout.city_holdout_split(files)
     mapping = ColourMapping.palette()
     blobs, ids = [], np.zeros((len(files), SIZE, SIZE), np.uint8)
     for i, f in enumerate(files):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import make_pair, write_image
 
-from utils import augment, data, labels
+from utils import augment, data, holdout, labels
 from utils.colours import ColourMapping
 
 PALETTE = ColourMapping.palette()
@@ -177,11 +177,11 @@ def test_default_holdout_is_a_contiguous_block_at_the_end(tmp_path: Path) -> Non
 
 def test_kaggle_numbering_holds_out_whole_cities() -> None:
     files = [Path(f"/x/{i}.jpg") for i in range(2975, 0, -1)]  # any order in
-    train, val, how = data.city_holdout_split(files, 0.1)
+    train, val, how = holdout.city_holdout_split(files, 0.1)
     assert (val[0].name, val[-1].name, len(val)) == ("2617.jpg", "2975.jpg", 359)
     assert (train[0].name, train[-1].name) == ("1.jpg", "2616.jpg")
     assert "ulm, weimar, zurich" in how
-    _, val, how = data.city_holdout_split(files, 0.04)
+    _, val, how = holdout.city_holdout_split(files, 0.04)
     assert len(val) == 122 and "zurich" in how  # the smallest whole-city block >= 4 %
 
 

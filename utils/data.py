@@ -2,14 +2,14 @@
 
 A pair file is a 512x256 JPEG: the street photo on the left half, the colour-coded label image on
 the right half. This module finds the dataset on disk (or downloads it with kagglehub), reads and
-validates pair files with clear errors, and builds the ``tf.data`` input pipeline.
+validates pair files with clear errors, and builds the ``tf.data`` input pipeline; which files
+are held out for validation is ``utils.holdout``'s choice.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,6 +18,14 @@ import numpy as np
 
 from utils import checks, sampling
 from utils.checks import DatasetError, check_pair_shape  # noqa: F401 - also used as data.*
+from utils.holdout import (
+    DEFAULT_SPLIT_SEED,
+    DEFAULT_VAL_FRACTION,
+    HOLDOUTS,
+    city_holdout_split,
+    holdout_split,
+    natural_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,18 +35,7 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "citysca
 KAGGLE_HANDLE = "dansbecker/cityscapes-image-pairs"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 STRAY_FILES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
-DEFAULT_VAL_FRACTION = 0.1
-DEFAULT_SPLIT_SEED = 42
-HOLDOUTS = ("city", "random")
 SPLITS = ("val", "train", "all")
-# The official Cityscapes train list, in the order the Kaggle pair files 1.jpg .. 2975.jpg follow
-# (sorted by city; see ../shared/data/README.md): (city, number of images).
-CITYSCAPES_TRAIN_CITIES = (
-    ("aachen", 174), ("bochum", 96), ("bremen", 316), ("cologne", 154), ("darmstadt", 85),
-    ("dusseldorf", 221), ("erfurt", 109), ("hamburg", 248), ("hanover", 196), ("jena", 119),
-    ("krefeld", 99), ("monchengladbach", 94), ("strasbourg", 365), ("stuttgart", 196),
-    ("tubingen", 144), ("ulm", 95), ("weimar", 142), ("zurich", 122),
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -53,11 +50,6 @@ class Splits:
 
 
 # --------------------------------------------------------------------------- finding the data
-def _natural_key(path: Path) -> tuple:
-    """Sort key that puts 2.jpg before 10.jpg."""
-    return tuple(int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name))
-
-
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files of a folder in natural order; stray OS files are skipped with a note."""
     folder = Path(folder)
@@ -77,7 +69,7 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
         log.warning("%s: ignoring files that are not images: %s", folder, sorted(others)[:10])
     if not images:
         raise DatasetError(f"{folder}: holds no image files ({', '.join(IMAGE_SUFFIXES)})")
-    return sorted(images, key=_natural_key)
+    return sorted(images, key=natural_key)
 
 
 def holds_images(folder: Path) -> bool:
@@ -115,56 +107,6 @@ def locate_split_dirs(root: str | os.PathLike) -> tuple[Path, Path | None]:
         f"{root}: no train/ folder and no image files (looked in ., cityscapes_data/ and "
         "cityscapes_data/cityscapes_data/)"
     )
-
-
-def holdout_split(
-    files: Sequence[Path],
-    val_fraction: float = DEFAULT_VAL_FRACTION,
-    seed: int = DEFAULT_SPLIT_SEED,
-) -> tuple[list[Path], list[Path]]:
-    """Reproducible, disjoint (train, val) split of a file list; order of each part is kept."""
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
-    files = sorted(files, key=_natural_key)
-    n_val = max(1, round(len(files) * val_fraction))
-    if n_val >= len(files):
-        raise DatasetError(f"only {len(files)} files: too few to hold out a validation split")
-    chosen = set(np.random.default_rng(seed).permutation(len(files))[:n_val].tolist())
-    train = [f for i, f in enumerate(files) if i not in chosen]
-    val = [f for i, f in enumerate(files) if i in chosen]
-    return train, val
-
-
-def city_holdout_split(
-    files: Sequence[Path], val_fraction: float = DEFAULT_VAL_FRACTION
-) -> tuple[list[Path], list[Path], str]:
-    """(train, val, how) with val a contiguous block at the end: whole cities where known.
-
-    The Kaggle pair files are numbered in the official train list's order, which is grouped by
-    city. For exactly those files (1 .. 2975) the last whole cities holding at least
-    ``val_fraction`` of the files are held out (ulm, weimar, zurich: 359 files); for any other
-    file list the last ``val_fraction`` of the files in natural order. Neighbouring frames of one
-    street never straddle the split, so the score predicts quality on unseen cities.
-    """
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
-    files = sorted(files, key=_natural_key)
-    n = len(files)
-    total = sum(c for _, c in CITYSCAPES_TRAIN_CITIES)
-    if [f.stem for f in files] == [str(i) for i in range(1, total + 1)]:
-        n_val, cities = 0, []
-        for city, count in reversed(CITYSCAPES_TRAIN_CITIES):
-            if n_val >= val_fraction * n:
-                break
-            n_val += count
-            cities.insert(0, city)
-        how = f"held out the last {len(cities)} cities ({', '.join(cities)}: {n_val} files)"
-    else:
-        n_val = max(1, round(n * val_fraction))
-        how = f"held out the last {n_val} files (a contiguous block: city-disjoint if grouped)"
-    if n_val >= n:
-        raise DatasetError(f"only {n} files: too few to hold out a validation split")
-    return files[:-n_val], files[-n_val:], how
 
 
 def download(dest: str | os.PathLike | None = None) -> Path:
@@ -212,7 +154,8 @@ def find_dataset(
     """Find the pair files; a dataset with only ``train/`` gets a held-out validation split.
 
     ``holdout="city"`` (default) holds out whole cities at the end of the file list (see
-    :func:`city_holdout_split`); ``"random"`` a seeded random ``val_fraction`` of the files.
+    ``utils.holdout.city_holdout_split``); ``"random"`` a seeded random ``val_fraction`` of the
+    files (``utils.holdout.holdout_split``).
     """
     if holdout not in HOLDOUTS:
         raise ValueError(f"holdout={holdout!r}; choose from {HOLDOUTS}")
