@@ -18,7 +18,19 @@ import pytest
 import tensorflow as tf
 from conftest import ROOT, write_image
 
-from utils import augment, budget, checks, data, history, labels, losses, model, progressive, train
+from utils import (
+    augment,
+    budget,
+    checks,
+    config,
+    data,
+    history,
+    labels,
+    losses,
+    model,
+    progressive,
+    train,
+)
 from utils.colours import ColourMapping
 from utils.labels import IGNORE_ID
 
@@ -108,7 +120,7 @@ def test_batch_size_is_the_variants_own_unless_given() -> None:
     assert train.TrainConfig(variant="model2").batch_size == 8  # measured: Semantic_out_2
     assert train.TrainConfig(variant="model2", batch_size=16).batch_size == 16
     args = train.parse_args(["--data", "d", "--out", "o", "--variant", "model2"])
-    assert train.config_from_args(args).batch_size == 8
+    assert config.from_args(args).batch_size == 8
 
 
 def test_every_recipe_flag_reaches_its_config_field() -> None:
@@ -118,16 +130,18 @@ def test_every_recipe_flag_reaches_its_config_field() -> None:
              "--dice": "0.5", "--lovasz": "0.25", "--hard-pixels": "0.2", "--rare-repeat": "0.1",
              "--max-train": "7", "--max-val": "5", "--precision": "off", "--seed": "3"}  # fmt: skip
     argv = ["--data", "d", "--out", "o", *(x for kv in flags.items() for x in kv)]
-    cfg = train.config_from_args(train.parse_args([*argv, "--paste-classes", "bus"]))
+    cfg = config.from_args(train.parse_args([*argv, "--paste-classes", "bus"]))
     got = (cfg.variant, cfg.epochs, cfg.train_minutes, cfg.size, cfg.batch_size, cfg.learning_rate,
            cfg.weight_decay, cfg.schedule, cfg.augment, cfg.class_weights, cfg.dice_weight,
            cfg.lovasz_weight, cfg.hard_pixels, cfg.rare_repeat, cfg.max_train_images,
            cfg.max_val_images, cfg.mixed_precision, cfg.seed, cfg.paste_classes)  # fmt: skip
     assert got == ("model2", 3, 2.5, (64, 128), 4, 0.01, 0, "constant", "flip", "none", 0.5,
                    0.25, 0.2, 0.1, 7, 5, "off", 3, ("bus",))  # fmt: skip
-    alone = train.config_from_args(train.parse_args([*argv, "--paste-classes"]))
+    alone = config.from_args(train.parse_args([*argv, "--paste-classes"]))
     assert alone.paste_classes == augment.RARE_THINGS  # the flag alone: the measured classes
-    plain = train.config_from_args(train.parse_args(["--data", "d", "--out", "o", "--plain"]))
+    zoom = config.from_args(train.parse_args([*argv, "--min-zoom", "0.75", "--max-zoom", "2"]))
+    assert (zoom.min_zoom, zoom.max_zoom) == (0.75, 2.0)
+    plain = config.from_args(train.parse_args(["--data", "d", "--out", "o", "--plain"]))
     assert plain.augment == "none" and plain.paste_classes == () and plain.epochs == 12
 
 
@@ -139,15 +153,15 @@ def test_every_readme_training_command_gives_a_checked_recipe() -> None:
     assert len(commands) >= 10
     for line in commands:
         argv = shlex.split(line.replace("$D", "d"), comments=True)
-        assert train.config_from_args(train.parse_args(argv)).check()
+        assert config.from_args(train.parse_args(argv)).check()
 
 
 def test_progressive_resizing_size_comes_from_the_command_line() -> None:
     flags = ["--data", "d", "--out", "o", "--variant", "model2", "--image-size", "128"]
     flags += ["--image-width", "256", "--early-share", "0.4"]
     with pytest.raises(checks.ParameterError, match="early_scale=0.66"):
-        train.config_from_args(train.parse_args(flags))  # 2/3 of 128 x 256: 85 x 171, refused
-    half = train.config_from_args(train.parse_args([*flags, "--early-scale", "0.5"]))
+        config.from_args(train.parse_args(flags))  # 2/3 of 128 x 256: 85 x 171, refused
+    half = config.from_args(train.parse_args([*flags, "--early-scale", "0.5"]))
     assert half.size == (128, 256) and half.early_size == (64, 128)
 
 
@@ -164,7 +178,7 @@ def test_weight_decay_shrinks_kernels_only() -> None:
     assert train.TrainConfig(variant="model2", weight_decay=0).weight_decay == 0  # plain Adam
     assert train.TrainConfig.plain(variant="model2").weight_decay == 0
     args = train.parse_args(["--data", "d", "--out", "o", "--weight-decay", "0.5"])
-    cfg = train.config_from_args(args)
+    cfg = config.from_args(args)
     net = model.build_unet(3, (32, 32), "model1", widths=(4, 8), bridge=8)
     opt = cfg.optimizer(0.1)
     assert isinstance(opt, keras.optimizers.AdamW) and opt.weight_decay == 0.5

@@ -1,8 +1,9 @@
-"""What defines a training run: ``TrainConfig`` (saved as ``config.json``'s ``training``) and its
-checks, which run before anything is created."""
+"""What defines a training run: ``TrainConfig`` (saved as ``config.json``'s ``training``), its
+checks, which run before anything is created, and its command-line flags."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from dataclasses import dataclass
 from numbers import Real
@@ -199,3 +200,67 @@ class TrainConfig:
             return model.check_spec(model.spec_for(self.variant, **self.architecture))
         except (TypeError, ValueError) as e:
             raise checks.ParameterError("architecture", self.architecture, str(e)) from None
+
+
+# --------------------------------------------------------------------------- command line
+def add_recipe_arguments(ap: argparse.ArgumentParser) -> None:
+    """The recipe's flags of ``python -m utils.train`` (types by argparse, ranges by
+    ``TrainConfig.check``): each flag's ``dest`` is its ``TrainConfig`` field; None: the
+    recipe's own value."""
+    from utils import augment  # here: the recipe itself needs no TensorFlow (GPU benchmark)
+
+    d = TrainConfig()
+    ap.add_argument("--variant", default=None, choices=model.VARIANTS)
+    ap.add_argument("--plain", action="store_true", help="plain reference recipe (model 1, Adam "
+                    "1e-3 constant, no augmentation, no class weights)")  # fmt: skip
+    ap.add_argument("--epochs", type=int, default=d.epochs)
+    ap.add_argument("--minutes", type=float, default=d.train_minutes, dest="train_minutes",
+                    help="as many epochs as fit these minutes (overrides --epochs)")  # fmt: skip
+    ap.add_argument("--image-size", type=int, default=d.image_size, help="photo height (and width)")
+    ap.add_argument("--image-width", type=int, default=0, help="photo width, if not square")
+    ap.add_argument("--early-share", type=float, default=d.early_share, help="this share of the "
+                    "epochs first on photos --early-scale the size (progressive)")  # fmt: skip
+    ap.add_argument("--early-scale", type=float, default=d.early_scale, help="0.5 for 128 x 256")
+    ap.add_argument("--crop-size", type=int, default=d.crop_size,
+                    help="train on random-scale crops of this size (0: whole photos)")  # fmt: skip
+    ap.add_argument("--batch-size", type=int, default=0, help="0: the variant's (16 or 8)")
+    ap.add_argument("--lr", type=float, dest="learning_rate", help="peak learning rate")
+    ap.add_argument("--weight-decay", type=float, default=None, help="AdamW's decay (0: Adam)")
+    ap.add_argument("--schedule", choices=SCHEDULES, default=None)
+    ap.add_argument("--augment", choices=augment.AUGMENT_MODES, default=None)
+    ap.add_argument("--min-zoom", type=float, help="the zoom modes' least zoom (< 1: shrink)")
+    ap.add_argument("--max-zoom", type=float, help="the zoom modes' largest zoom (1.5)")
+    ap.add_argument("--photo-share", type=float, help="share of photos changed in colour (1: all)")
+    ap.add_argument("--class-weights", choices=losses.CLASS_WEIGHT_METHODS, default=None)
+    ap.add_argument("--dice", type=float, dest="dice_weight", help="Dice weight (model 1: 1, 2: 2)")
+    ap.add_argument("--lovasz", type=float, dest="lovasz_weight", help="weight of a Lovasz term")
+    ap.add_argument("--hard-pixels", type=float, default=None,
+                    help="cross-entropy on this share of the hardest pixels (0: all)")  # fmt: skip
+    ap.add_argument("--clean-rims", nargs="*", default=None, metavar="CLASS",
+                    help="void these classes' JPEG rims in training; alone: wall truck bus "
+                    "train (utils.rims)")  # fmt: skip
+    ap.add_argument("--rare-repeat", type=float, default=None, metavar="T",
+                    help="rare classes' photos more often (utils.sampling)")  # fmt: skip
+    ap.add_argument("--paste-classes", nargs="*", default=None, metavar="CLASS",
+                    help="these classes' pixels pasted from the next photo of a batch; alone: "
+                    "rider truck bus train motorcycle bicycle (utils.augment)")  # fmt: skip
+    ap.add_argument("--max-train", type=int, default=0, dest="max_train_images",
+                    help="use at most N training pairs")  # fmt: skip
+    ap.add_argument("--max-val", type=int, default=0, dest="max_val_images",
+                    help="use at most N validation pairs")  # fmt: skip
+    ap.add_argument("--precision", default="auto", dest="mixed_precision",
+                    help="auto | off | a Keras dtype policy")  # fmt: skip
+    ap.add_argument("--seed", type=int, default=0)
+
+
+def from_args(args: argparse.Namespace) -> TrainConfig:
+    """A checked TrainConfig from parsed arguments (``--plain`` first, explicit flags override);
+    a bad value raises ``checks.ParameterError`` naming the field (``epochs=0: ...``)."""
+    from utils import augment  # here: the recipe itself needs no TensorFlow (GPU benchmark)
+
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    overrides = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    for name, alone in (("clean_rims", rims.RIM_CLASSES), ("paste_classes", augment.RARE_THINGS)):
+        if overrides.get(name) == []:  # the flag alone: the measured classes
+            overrides[name] = alone
+    return (TrainConfig.plain(**overrides) if args.plain else TrainConfig(**overrides)).check()
