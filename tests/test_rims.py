@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from utils import checks, data, labels, rims, train
+from utils import checks, config, data, labels, rims, train
 from utils.colours import ColourMapping
 
 ROAD, POLE, CAR, TRUCK = (labels.class_id(n) for n in ("road", "pole", "car", "truck"))
@@ -120,7 +120,7 @@ def test_rim_counts_per_class() -> None:
 def test_the_cli_flag_alone_means_the_measured_rim_classes() -> None:
     def parsed(*flags: str) -> tuple[str, ...]:
         args = train.parse_args(["--data", "d", "--out", "o", *flags])
-        return train.config_from_args(args).clean_rims
+        return config.from_args(args).clean_rims
 
     assert parsed() == ()
     assert parsed("--clean-rims") == rims.RIM_CLASSES
