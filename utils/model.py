@@ -159,6 +159,12 @@ def _stem(x, spec: UNetSpec):  # noqa: ANN001, ANN202
     return x, half
 
 
+def _block(x, width: int, name: str, spec: UNetSpec, project: bool = True):  # noqa: ANN001, ANN202
+    """``conv_block`` with the spec's choices: residual, separable, squeeze-and-excitation."""
+    se = spec.attention == "se"
+    return conv_block(x, width, name, spec.residual, spec.separable, project, se)
+
+
 def _up_and_join(x, skip, i: int, spec: UNetSpec):  # noqa: ANN001, ANN202
     """Decoder level ``i``: ``x`` upsampled 2x (``up_{i}``) and joined to its encoder's ``skip``
     (``skip_{i}``): concatenated, or for ``skip="add"`` first brought to the skip's width by a
@@ -194,7 +200,6 @@ def build_unet(
                          f"{spec.context!r} (its pooling needs a size)")  # fmt: skip
     if h is not None and (h % factor or w % factor):
         raise ValueError(f"input size {h}x{w} is not divisible by {factor} (stem and encoder)")
-    se = spec.attention == "se"
     photos = keras.Input((h, w, 3), name="photo")
     photo = photos if spec.inputs == "scaled" else PhotoStandardization(name="standardized")(photos)
     x = photo
@@ -202,30 +207,30 @@ def build_unet(
         x, half = _stem(x, spec)
     skips = []
     for i, width in enumerate(spec.widths, start=1):
-        x = conv_block(x, width, f"encoder_{i}", spec.residual, spec.separable, se=se)
+        x = _block(x, width, f"encoder_{i}", spec)
         skips.append(x)
         x = layers.MaxPooling2D(2, name=f"pool_{i}")(x)
     if spec.dropout:
         x = layers.SpatialDropout2D(spec.dropout, name="bridge_dropout")(x)
     if spec.context != "none":
-        x = conv_block(x, spec.bridge, "bridge", spec.residual, spec.separable, se=se)
+        x = _block(x, spec.bridge, "bridge", spec)
         x = pyramid_pooling(x, "bottleneck", CONTEXT_BINS[spec.context])
     else:
-        x = conv_block(x, spec.bridge, "bottleneck", spec.residual, spec.separable, se=se)
+        x = _block(x, spec.bridge, "bottleneck", spec)
     for i in range(depth, 0, -1):
         x = _up_and_join(x, skips[i - 1], i, spec)
         project = spec.skip != "add"  # an added skip is already the block's width
         width = spec.widths[i - 1]
-        x = conv_block(x, width, f"decoder_{i}", spec.residual, spec.separable, project, se)
+        x = _block(x, width, f"decoder_{i}", spec, project)
     if spec.stem_stride == 4:  # back to half size, with the first stem conv's detail
         x = layers.UpSampling2D(2, interpolation="bilinear", name="up_refine")(x)
         x = layers.Concatenate(name="skip_refine")([x, half])
-        x = conv_block(x, int(half.shape[-1]), "refine", spec.residual, spec.separable, se=se)
+        x = _block(x, int(half.shape[-1]), "refine", spec)
     if spec.full_res:  # back to the input size, with a full-resolution view of the photo
         detail = conv_bn_relu(photo, spec.full_res, "detail", 1)
         x = layers.UpSampling2D(2, interpolation="bilinear", name="up_full")(x)
         x = layers.Concatenate(name="skip_full")([x, detail])
-        x = conv_block(x, spec.full_res, "refine_full", spec.residual, spec.separable, se=se)
+        x = _block(x, spec.full_res, "refine_full", spec)
     # Logits stay float32 under mixed precision: losses and argmax need the full range.
     if spec.stem_stride == 1 or spec.full_res:
         logits = layers.Conv2D(num_classes, 1, name="logits", dtype="float32")(x)
