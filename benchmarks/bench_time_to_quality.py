@@ -43,7 +43,7 @@ os.environ.setdefault("MPLBACKEND", "agg")
 
 import keras  # noqa: E402
 
-from utils import data, devices, evaluate, metrics, model, runio, train  # noqa: E402
+from utils import data, devices, evaluate, history, metrics, model, runio, train  # noqa: E402
 from utils.augment import RARE_THINGS  # noqa: E402
 from utils.colours import ColourMapping  # noqa: E402
 from utils.rims import RIM_CLASSES  # noqa: E402
@@ -343,11 +343,29 @@ class NativeScore(keras.callbacks.Callback):
         self.record(epoch + 1, logs["train_minutes"], s["mean_iou"], s["pixel_accuracy"])
 
 
+def resumable(results: dict, name: str, out: Path) -> int | None:
+    """With ``--resume``: the epochs an interrupted run of ``name`` in ``out`` finished (its
+    ``results.json`` curve cut to them), 0 to train it afresh, or None when it finished."""
+    backup = runio.model_dir(out / "runs" / name, RECIPES[name]["variant"]) / "backup"
+    done = history.backup_epoch(backup)
+    if name in results and results[name]["curve"] and not done:
+        return None  # a finished run clears its backup
+    if name in results:
+        results[name]["curve"] = [p for p in results[name]["curve"] if p["epoch"] <= done]
+    return done
+
+
 def run_recipe(  # noqa: ANN201
-    name: str, splits: data.Splits, budget_min: float, out: Path, results: dict, epochs: int = 0
+    name: str,
+    splits: data.Splits,
+    budget_min: float,
+    out: Path,
+    results: dict,
+    epochs: int = 0,
+    resume: bool = False,
 ):
     """Train one recipe for the budget (or for ``epochs``), scoring after every epoch; fills
-    ``results[name]``."""
+    ``results[name]``. With ``resume``, an interrupted run goes on after its last epoch."""
     mapping = ColourMapping.palette()
     strategy = devices.choose_strategy()
     # utils.train fits the epochs to the budget, timing steps on the recipe's own input pipeline
@@ -357,10 +375,12 @@ def run_recipe(  # noqa: ANN201
         **({"epochs": epochs} if epochs else {"train_minutes": budget_min}),
         stop_patience=10**6,
     )
+    earlier = results.get(name, {}) if resume else {}  # its curve and first plan go on
     entry = results[name] = {
+        **earlier,
         "recipe": {k: v for k, v in dataclasses.asdict(cfg).items() if k != "epochs"},
         "budget_minutes": 0 if epochs else budget_min,
-        "curve": [],
+        "curve": earlier.get("curve", []),
     }
 
     def record(epoch: int, minutes: float, miou: float, acc: float) -> None:
@@ -391,7 +411,7 @@ def run_recipe(  # noqa: ANN201
         snapshot_dir=run_dir / "snapshots",
         strategy=strategy,
         verbose=0,
-        resume=False,
+        resume=resume,
         extra_callbacks=[score],
     )
 
@@ -471,6 +491,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--max-train", type=int, default=0, help="use at most N training pairs")
     ap.add_argument("--out", default="runs/bench_time_to_quality", help="results folder")
+    ap.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on with an interrupted run in --out: finished recipes are kept, a stopped one "
+        "resumes after its last finished epoch (its curve kept from results.json)",
+    )
     args = ap.parse_args(argv)
     splits = data.find_dataset(data.resolve_root(args.data, fallback=data.SHARED_DATA))
     if args.max_train:
@@ -478,9 +504,14 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"{len(splits.train)} training pairs; scored on {len(splits.val)}: {splits.layout}")
-    results: dict = {}
+    saved = out / "results.json"
+    results: dict = runio.load_json(saved) if args.resume and saved.is_file() else {}
     for name in args.recipes:
-        run_recipe(name, splits, args.minutes, out, results, args.epochs)
+        done = resumable(results, name, out) if args.resume else 0
+        if done is None:
+            print(f"{name}: finished in an earlier run, kept")
+            continue
+        run_recipe(name, splits, args.minutes, out, results, args.epochs, resume=bool(done))
     runio.save_json(results, out / "results.json")  # with the last recipe's train_minutes
     text = table(results, args.recipes[0])
     print(text)

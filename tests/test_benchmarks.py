@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -209,6 +210,44 @@ def test_time_to_quality_trains_and_scores_wide_photos(
     assert [c["epoch"] for c in curve] == [1, 2] and 0 < curve[-1]["mean_iou"] <= 1
     config = model.load_config(tmp_path / "out" / "runs" / "tiny_wide" / "models" / "model2")
     assert config["input_size"] == [32, 64]
+
+
+def test_time_to_quality_resume_goes_on_after_the_last_finished_epoch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--resume`` after an interruption trains only the missing epochs and keeps the curve
+    measured before; a finished recipe is kept, not trained again."""
+    from utils import synthetic
+
+    ttq = load("bench_time_to_quality")
+    tiny = dict(variant="model2", image_size=32, batch_size=4,
+                architecture={"widths": (8, 16), "bridge": 16})  # fmt: skip
+    monkeypatch.setitem(ttq.RECIPES, "tiny", tiny)
+    root = synthetic.generate(tmp_path / "sample", n_train=8, n_val=4, seed=0, progress=False)
+    scored: list[int] = []
+
+    class Interrupted(ttq.NativeScore):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            super().on_epoch_end(epoch, logs)
+            scored.append(epoch + 1)
+            if epoch + 1 == 2 and scored == [1, 2]:  # the first run stops after its 2nd epoch
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(ttq, "NativeScore", Interrupted)
+    out = tmp_path / "out"
+    argv = ["--data", str(root), "--epochs", "3", "--recipes", "tiny", "--out", str(out)]
+    with pytest.raises(KeyboardInterrupt):
+        ttq.main(argv)
+    first = json.loads((out / "results.json").read_text())["tiny"]["curve"]
+    assert [c["epoch"] for c in first] == [1, 2]
+    assert ttq.main([*argv, "--resume"]) == 0
+    curve = json.loads((out / "results.json").read_text())["tiny"]["curve"]
+    done = scored[2] - 1  # the epochs the backup held when the first run stopped
+    assert done >= 1 and scored[2:] == list(range(done + 1, 4))
+    assert [c["epoch"] for c in curve] == [1, 2, 3] and curve[:done] == first[:done]
+    assert ttq.main([*argv, "--resume"]) == 0  # finished: nothing trains
+    assert scored[-1] == 3 and len(scored) == 2 + 3 - done
+    assert json.loads((out / "results.json").read_text())["tiny"]["curve"] == curve
 
 
 def test_tta_scales_parse_and_are_restored_after_scoring() -> None:
