@@ -1,6 +1,6 @@
 """Training-step seconds of named recipes, with and without XLA, measured side by side.
 
-Each recipe of ``bench_time_to_quality.RECIPES`` is built at its own input size and batch size
+Each recipe of ``recipes.RECIPES`` is built at its own input size and batch size
 and compiled with its loss and Adam on its schedule, without the confusion-matrix metric (its
 ``bincount`` has no XLA kernel, so neither side has it): once as Keras compiles it on a CPU
 (``jit_compile="auto"`` turns XLA off on CPU-only machines) and, with ``--jit``, once with
@@ -23,7 +23,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-from bench_time_to_quality import RECIPES  # noqa: E402
+from recipes import RECIPES  # noqa: E402
 
 from utils import budget, model, train  # noqa: E402
 from utils.colours import ColourMapping  # noqa: E402
