@@ -14,11 +14,11 @@ way its learning-rate schedule is re-fitted to end with it.
 
 The recipes live in ``benchmarks/recipes.py``. The first recipe named is the baseline (by
 default ``wide128_prog``, the README's recipe before ``DEFAULT_RECIPE``, which the README's
-real-data command now trains); the table gives each recipe's final and best mIoU, and the minutes it needed to reach the baseline's final score
-(and the ratio to the baseline's minutes). A plot of mIoU against minutes and ``results.json``
-(rewritten after every epoch, so a stopped run keeps what it measured) go to ``--out``, and
-each recipe's model folder to ``OUT/runs/<recipe>/models/<variant>`` (score it with
-``python -m utils.evaluate``).
+real-data command now trains); the table gives each recipe's final and best mIoU, and the
+minutes it needed to reach the baseline's final score (and the ratio to the baseline's
+minutes). A plot of mIoU against minutes and ``results.json`` (rewritten after every epoch, so a
+stopped run keeps what it measured) go to ``--out``, and each recipe's model folder to
+``OUT/runs/<recipe>/models/<variant>`` (score it with ``python -m utils.evaluate``).
 
     python benchmarks/bench_time_to_quality.py --minutes 33 --recipes wide128_prog wide128_prog_zoom
     python benchmarks/bench_time_to_quality.py --minutes 8 --recipes default stem128 crop256
