@@ -32,6 +32,10 @@ FAST_ARCH = dict(stem_stride=2, widths=(32, 48, 72, 96), bridge=192, separable=F
 
 # twice the channels in the two deepest levels and the bridge (the ``*_deep*`` recipes)
 DEEP_LEVELS = {"widths": (48, 64, 128, 192), "bridge": 384}
+# a narrower first level (its cells are the costliest) paying for the wider deep levels
+NARROW_FIRST = {"widths": (32, 64, 128, 192), "bridge": 384}
+# model 2 on photos in the street's proportions at 96 x 192 (the ``wide96*`` recipes)
+WIDE96 = dict(variant="model2", image_size=96, image_width=192)
 IMAGE_CONTEXT = {"context": "image"}  # every bridge cell sees the whole image's mean
 NO_DROPOUT = {"dropout": 0.0}
 
@@ -108,44 +112,28 @@ RECIPES: dict[str, dict] = {
     "shuffle": dict(variant="model2", image_size=128, architecture={"head": "shuffle"}),
     # photos in the street's own proportions (2:1, as the camera took them; the pair files
     # squeeze them to 1:1): 96 x 192 px, 1.125x the pixels of 128 x 128 and 1.5x the width
-    "wide96": dict(variant="model2", image_size=96, image_width=192),
+    "wide96": dict(WIDE96),  # a copy: the Dice weight below is set on each recipe
     # the real-data default before weight decay (plain Adam), as every earlier recipe ran
-    "wide96_adam": dict(variant="model2", image_size=96, image_width=192, weight_decay=0.0),
+    "wide96_adam": {**WIDE96, "weight_decay": 0.0},
     # photos holding rare classes (train, motorcycle, rider, bus) more often (utils.sampling)
-    "wide96_rfs": dict(variant="model2", image_size=96, image_width=192, rare_repeat=0.1),
+    "wide96_rfs": {**WIDE96, "rare_repeat": 0.1},
     # twice the channels in the two deepest levels and the bridge (3 x 6 cells at 96 x 192),
     # where they cost least: 1.11-1.19x the step, 1.9x the parameters (measured: Semantic_out_2)
-    "wide96_deep": dict(
-        variant="model2",
-        image_size=96,
-        image_width=192,
-        architecture=DEEP_LEVELS,
-    ),
+    "wide96_deep": {**WIDE96, "architecture": DEEP_LEVELS},
     # decoupled weight decay (AdamW) on the kernels: regularisation for a run whose held-out
     # loss stops falling after 12 of its 16 epochs while the training loss still falls
-    "wide96_wd": dict(variant="model2", image_size=96, image_width=192, weight_decay=0.05),
+    "wide96_wd": {**WIDE96, "weight_decay": 0.05},
     # the wider deep levels paid for by a narrower first level (48 x 96 cells, the costliest)
-    "wide96_narrow": dict(
-        variant="model2",
-        image_size=96,
-        image_width=192,
-        architecture={"widths": (32, 64, 128, 192), "bridge": 384},
-    ),
+    "wide96_narrow": {**WIDE96, "architecture": NARROW_FIRST},
     # the default at two thirds of its height and width (0.44x the pixels): the early phase of
     # progressive resizing
     "wide64": dict(variant="model2", image_size=64, image_width=128),
     # progressive resizing (utils.progressive): the first 40 % of the epochs on 64 x 128 photos
     # (0.47x the step), the rest at 96 x 192: --epochs 20 costs about the default's 16
-    "wide96_prog": dict(variant="model2", image_size=96, image_width=192, early_share=0.4),
+    "wide96_prog": {**WIDE96, "early_share": 0.4},
     # the wider deep levels (1.11-1.19x the step) paid for by progressive resizing: 8 epochs
     # at 64 x 128, then 10 at 96 x 192; --epochs 18 costs about the default's 16
-    "wide96_deep_prog": dict(
-        variant="model2",
-        image_size=96,
-        image_width=192,
-        architecture=DEEP_LEVELS,
-        early_share=0.45,
-    ),
+    "wide96_deep_prog": {**WIDE96, "architecture": DEEP_LEVELS, "early_share": 0.45},
     # the early phase of wide96_deep_prog (for its step cost: bench_step.py)
     "wide64_deep": dict(
         variant="model2",
@@ -154,17 +142,13 @@ RECIPES: dict[str, dict] = {
         architecture=DEEP_LEVELS,
     ),
     # the real-data default on another seed (weights, data order, augmentation): the spread
-    "wide96_seed1": dict(variant="model2", image_size=96, image_width=192, seed=1),
+    "wide96_seed1": {**WIDE96, "seed": 1},
     # twice the default's weight decay (0.05 was taken from ConvNeXt, not tuned)
-    "wide96_wd01": dict(variant="model2", image_size=96, image_width=192, weight_decay=0.1),
+    "wide96_wd01": {**WIDE96, "weight_decay": 0.1},
     # the narrower first level with the default's weight decay, for the epochs its 0.83x step
-    # affords in the default's compute (--epochs 19 against the default's 16)
-    "wide96_narrow_wd": dict(
-        variant="model2",
-        image_size=96,
-        image_width=192,
-        architecture={"widths": (32, 64, 128, 192), "bridge": 384},
-    ),
+    # affords in the default's compute (--epochs 19 against the default's 16); the same as
+    # wide96_narrow since weight decay became model 2's default, kept by the name it ran under
+    "wide96_narrow_wd": {**WIDE96, "architecture": NARROW_FIRST},
 }
 # second seeds
 RECIPES["wide96_deep_prog_seed1"] = {**RECIPES["wide96_deep_prog"], "seed": 1}
@@ -256,7 +240,6 @@ RECIPES["wide128_prog_zoom_dice2_add"] = {
 # level) paying for twice the channels in the two deepest levels and the bridge, where they cost
 # least: at 96 x 192 it learnt a little less per epoch (0.404 against 0.407 after 16) for 0.83x
 # the step; here it runs the epochs its step affords
-NARROW_FIRST = {"widths": (32, 64, 128, 192), "bridge": 384}
 RECIPES["wide128_narrow"] = {**RECIPES["wide128"], "architecture": NARROW_FIRST}
 RECIPES["wide128_prog_zoom_dice2_narrow"] = {
     **RECIPES["wide128_prog_zoom_dice2"],
