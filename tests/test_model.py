@@ -295,3 +295,65 @@ def test_standardized_photos_make_the_model_blind_to_brightness_and_contrast(
     np.testing.assert_allclose(twin(0.5 * larger + 0.2), twin(larger), atol=1e-4)
     scaled = model.build_unet(5, (64, 128), "model2", **small)
     assert not np.allclose(scaled(darker_flatter), scaled(photo), atol=1e-4)
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+def test_fused_batch_norm_matches_keras_batch_norm(policy: str) -> None:
+    """The fused layer is Keras' batch norm on another kernel: the same outputs, gradients and
+    moving statistics (population variance, as Keras keeps it) in training, the same outputs in
+    inference, and weights that load into either."""
+    before = keras.mixed_precision.global_policy().name
+    try:
+        keras.mixed_precision.set_global_policy(policy)
+        rng = np.random.default_rng(0)
+        x = rng.normal(2.0, 3.0, (4, 6, 5, 7)).astype("float32")
+        ours = layers.FusedBatchNormalization(momentum=0.9)
+        theirs = keras.layers.BatchNormalization(momentum=0.9)
+        for norm in (ours, theirs):
+            norm.build(x.shape)
+            norm.gamma.assign(rng.uniform(0.5, 2.0, 7).astype("float32"))
+        theirs.set_weights(ours.get_weights())
+        tol = 1e-5 if policy == "float32" else 3e-2
+        import tensorflow as tf
+
+        weights = tf.constant(rng.normal(size=x.shape), "float32")  # of the outputs in the loss
+        outs, grads = [], []
+        for norm in (ours, theirs):
+            xt = tf.constant(x)
+            with tf.GradientTape() as tape:
+                tape.watch(xt)
+                y = tf.cast(norm(xt, training=True), "float32")
+                loss = tf.reduce_sum(y * weights)
+            outs.append(np.asarray(y))
+            grads.append([np.asarray(g) for g in tape.gradient(loss, [xt, norm.gamma, norm.beta])])
+        np.testing.assert_allclose(outs[0], outs[1], atol=tol)
+        for g0, g1 in zip(*grads, strict=True):
+            np.testing.assert_allclose(g0, g1, atol=tol * 10, rtol=tol)
+        for w0, w1 in zip(ours.get_weights(), theirs.get_weights(), strict=True):
+            np.testing.assert_allclose(w0, w1, rtol=1e-5, atol=1e-6)  # moving statistics too
+        assert abs(float(np.asarray(ours.moving_mean)[0]) - 0.1 * x[..., 0].mean()) < 1e-4
+        infer = [np.asarray(n(x, training=False), "float32") for n in (ours, theirs)]
+        np.testing.assert_allclose(*infer, atol=tol)
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+
+
+def test_batch_norm_choice_builds_the_same_model(tmp_path: Path) -> None:
+    """``batch_norm="fused"`` (the default) and ``"keras"`` give the same layers and weights, so
+    weights trained with one load into the other and predict the same; the fused model saves
+    and loads; an unknown choice is named."""
+    x = np.random.default_rng(0).random((2, 64, 64, 3), dtype=np.float32)
+    small = dict(widths=(8, 16), bridge=16)
+    fused = model.build_unet(5, (64, 64), "model2", **small)
+    plain = model.build_unet(5, (64, 64), "model2", batch_norm="keras", **small)
+    kinds = {type(ly) for ly in fused.layers}
+    assert layers.FusedBatchNormalization in kinds
+    assert not any(type(ly) is layers.FusedBatchNormalization for ly in plain.layers)
+    assert [ly.name for ly in fused.layers] == [ly.name for ly in plain.layers]
+    plain.set_weights(fused.get_weights())
+    np.testing.assert_allclose(plain(x), fused(x), atol=1e-5)
+    fused.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "m.keras")(x), fused(x),
+                               atol=1e-5)  # fmt: skip
+    with pytest.raises(ValueError, match="batch_norm must be one of"):
+        model.build_unet(5, (64, 64), "model2", batch_norm="sync")

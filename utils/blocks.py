@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from keras import layers
 
-from utils.layers import ImageMean
+from utils.layers import FusedBatchNormalization, ImageMean
 
 BN_MOMENTUM = 0.9  # Keras default 0.99 lags far behind in short runs (a few hundred steps)
 # Context at the bridge: pooled over these bins (cells per side), each seen by every cell.
@@ -25,14 +25,33 @@ def conv3(filters: int, name: str, separable: bool = False) -> layers.Layer:
     return kind(filters, 3, padding="same", use_bias=False, name=name)
 
 
-def conv_bn_relu(x, filters: int, name: str, index: int, separable: bool = False):  # noqa: ANN001, ANN202
-    """3x3 conv (no bias: batch norm follows) -> batch norm -> ReLU."""
+def batch_norm(name: str, fused: bool = True) -> layers.Layer:
+    """Batch norm with the project's momentum: on TensorFlow's fused kernel (the same arithmetic
+    as Keras' layer, in 0.74-0.76x model 2's step on this CPU), or Keras' own (``fused=False``)."""
+    kind = FusedBatchNormalization if fused else layers.BatchNormalization
+    return kind(momentum=BN_MOMENTUM, name=name)
+
+
+def conv_bn_relu(  # noqa: ANN202
+    x,  # noqa: ANN001
+    filters: int,
+    name: str,
+    index: int,
+    separable: bool = False,
+    fused: bool = True,
+):
+    """3x3 conv (no bias: batch norm follows) -> batch norm (:func:`batch_norm`) -> ReLU."""
     x = conv3(filters, f"{name}_conv{index}", separable)(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn{index}")(x)
+    x = batch_norm(f"{name}_bn{index}", fused)(x)
     return layers.ReLU(name=f"{name}_relu{index}")(x)
 
 
-def pyramid_pooling(x, name: str = "context", bins: Sequence[int] = CONTEXT_BINS["ppm"]):  # noqa: ANN001, ANN201
+def pyramid_pooling(  # noqa: ANN201
+    x,  # noqa: ANN001
+    name: str = "context",
+    bins: Sequence[int] = CONTEXT_BINS["ppm"],
+    fused: bool = True,
+):
     """PSPNet's pyramid pooling: average pools over 1x1, 2x2, 4x4 cells, 1x1 conv, upsample, concat.
 
     Gives every bridge cell the whole image as context (is this road or sidewalk, bus or
@@ -47,14 +66,14 @@ def pyramid_pooling(x, name: str = "context", bins: Sequence[int] = CONTEXT_BINS
         pool = f"{name}_pool{b}"
         y = ImageMean(name=pool)(x) if b == 1 else layers.AveragePooling2D(size // b, name=pool)(x)
         y = layers.Conv2D(width // 4, 1, use_bias=False, name=f"{name}_conv{b}")(y)
-        y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn{b}")(y)
+        y = batch_norm(f"{name}_bn{b}", fused)(y)
         y = layers.ReLU(name=f"{name}_relu{b}")(y)
         if b > 1:
             y = layers.UpSampling2D(size // b, interpolation="bilinear", name=f"{name}_up{b}")(y)
         branches.append(y)
     y = layers.Concatenate(name=f"{name}_concat")(branches)
     y = layers.Conv2D(width, 1, use_bias=False, name=f"{name}_fuse")(y)
-    y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_fuse_bn")(y)
+    y = batch_norm(f"{name}_fuse_bn", fused)(y)
     return layers.ReLU(name=name)(y)
 
 
@@ -78,39 +97,40 @@ def conv_block(  # noqa: ANN202
     separable: bool = False,
     project: bool = True,
     se: bool = False,
+    fused: bool = True,
 ):
     """Two conv+BN+ReLU; residual: a shortcut is added before the last ReLU, a 1x1 projection
     (``project``) or the input itself (its width must be ``filters``); separable:
     depthwise-separable 3x3 convolutions; ``se``: the second conv's channels gated by
-    :func:`squeeze_excite` (before the shortcut is added).
+    :func:`squeeze_excite` (before the shortcut is added); ``fused``: see :func:`batch_norm`.
 
     The block's output layer is named ``name`` so that other code can find it.
     """
     if not residual:
-        x = conv_bn_relu(x, filters, name, 1, separable)
+        x = conv_bn_relu(x, filters, name, 1, separable, fused)
         x = conv3(filters, f"{name}_conv2", separable)(x)
-        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn2")(x)
+        x = batch_norm(f"{name}_bn2", fused)(x)
         x = squeeze_excite(x, name) if se else x
         return layers.ReLU(name=name)(x)
     if project:
         shortcut = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_proj")(x)
-        shortcut = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_proj_bn")(shortcut)
+        shortcut = batch_norm(f"{name}_proj_bn", fused)(shortcut)
     elif int(x.shape[-1]) == filters:
         shortcut = x
     else:
         raise ValueError(f"{name}: an identity shortcut needs {filters} channels in, not "
                          f"{x.shape[-1]}")  # fmt: skip
-    y = conv_bn_relu(x, filters, name, 1, separable)
+    y = conv_bn_relu(x, filters, name, 1, separable, fused)
     y = conv3(filters, f"{name}_conv2", separable)(y)
-    y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn2")(y)
+    y = batch_norm(f"{name}_bn2", fused)(y)
     y = squeeze_excite(y, name) if se else y
     y = layers.Add(name=f"{name}_add")([shortcut, y])
     return layers.ReLU(name=name)(y)
 
 
-def strided_conv(x, filters: int, name: str, separable: bool):  # noqa: ANN001, ANN202
+def strided_conv(x, filters: int, name: str, separable: bool, fused: bool = True):  # noqa: ANN001, ANN202
     """A 3x3 stride-2 conv (``{name}_conv``) + BN (``{name}_bn``) + ReLU (``name``)."""
     kind = layers.SeparableConv2D if separable else layers.Conv2D
     x = kind(filters, 3, strides=2, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
+    x = batch_norm(f"{name}_bn", fused)(x)
     return layers.ReLU(name=name)(x)

@@ -42,8 +42,8 @@ from keras import layers
 
 from utils import runio
 from utils.blocks import (
-    BN_MOMENTUM,
     CONTEXT_BINS,
+    batch_norm,
     conv_block,
     conv_bn_relu,
     pyramid_pooling,
@@ -63,6 +63,7 @@ HEADS = ("bilinear", "shuffle")
 SKIPS = ("concat", "add")
 INPUTS = ("scaled", "standardized")
 ATTENTIONS = ("none", "se")
+BATCH_NORMS = ("fused", "keras")
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class UNetSpec:
     # the decoder block then works on the skip's width alone, with an identity shortcut
     attention: str = "none"  # "se": squeeze-and-excitation in every block (``utils.blocks``):
     # each channel gated by the image's mean features, for a few multiply-adds per channel
+    batch_norm: str = "fused"  # "fused": TensorFlow's fused kernel (``utils.layers``), the same
+    # arithmetic as "keras", Keras' own layer, in 0.74-0.76x model 2's step on this CPU
 
 
 SPECS = {
@@ -129,6 +132,8 @@ def check_spec(spec: UNetSpec) -> UNetSpec:
         raise ValueError(f"skip must be one of {SKIPS}, got {spec.skip!r}")
     if spec.attention not in ATTENTIONS:
         raise ValueError(f"attention must be one of {ATTENTIONS}, got {spec.attention!r}")
+    if spec.batch_norm not in BATCH_NORMS:
+        raise ValueError(f"batch_norm must be one of {BATCH_NORMS}, got {spec.batch_norm!r}")
     if spec.head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, got {spec.head!r}")
     if spec.full_res and spec.stem_stride == 1:
@@ -153,16 +158,18 @@ def _stem(x, spec: UNetSpec):  # noqa: ANN001, ANN202
     """The strided stem: a 3x3 stride-2 conv + BN + ReLU (``stem``, half size); for a stride of
     4, then a separable one to the first encoder width (``stem_2``, quarter size). Returns
     (the stem's output, the half-size output)."""
-    half = x = strided_conv(x, spec.stem_width or spec.widths[0], "stem", separable=False)
+    fused = spec.batch_norm == "fused"
+    half = x = strided_conv(x, spec.stem_width or spec.widths[0], "stem", False, fused)
     if spec.stem_stride == 4:
-        x = strided_conv(x, spec.widths[0], "stem_2", separable=True)
+        x = strided_conv(x, spec.widths[0], "stem_2", True, fused)
     return x, half
 
 
 def _block(x, width: int, name: str, spec: UNetSpec, project: bool = True):  # noqa: ANN001, ANN202
-    """``conv_block`` with the spec's choices: residual, separable, squeeze-and-excitation."""
-    se = spec.attention == "se"
-    return conv_block(x, width, name, spec.residual, spec.separable, project, se)
+    """``conv_block`` with the spec's choices: residual, separable, squeeze-and-excitation,
+    batch norm."""
+    se, fused = spec.attention == "se", spec.batch_norm == "fused"
+    return conv_block(x, width, name, spec.residual, spec.separable, project, se, fused)
 
 
 def _up_and_join(x, skip, i: int, spec: UNetSpec):  # noqa: ANN001, ANN202
@@ -175,7 +182,7 @@ def _up_and_join(x, skip, i: int, spec: UNetSpec):  # noqa: ANN001, ANN202
     else:
         if spec.skip == "add":
             x = layers.Conv2D(width, 1, use_bias=False, name=f"lateral_{i}")(x)
-            x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"lateral_{i}_bn")(x)
+            x = batch_norm(f"lateral_{i}_bn", spec.batch_norm == "fused")(x)
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up_{i}")(x)
     join = layers.Add if spec.skip == "add" else layers.Concatenate
     return join(name=f"skip_{i}")([x, skip])
@@ -214,7 +221,7 @@ def build_unet(
         x = layers.SpatialDropout2D(spec.dropout, name="bridge_dropout")(x)
     if spec.context != "none":
         x = _block(x, spec.bridge, "bridge", spec)
-        x = pyramid_pooling(x, "bottleneck", CONTEXT_BINS[spec.context])
+        x = pyramid_pooling(x, "bottleneck", CONTEXT_BINS[spec.context], spec.batch_norm == "fused")
     else:
         x = _block(x, spec.bridge, "bottleneck", spec)
     for i in range(depth, 0, -1):
@@ -227,7 +234,7 @@ def build_unet(
         x = layers.Concatenate(name="skip_refine")([x, half])
         x = _block(x, int(half.shape[-1]), "refine", spec)
     if spec.full_res:  # back to the input size, with a full-resolution view of the photo
-        detail = conv_bn_relu(photo, spec.full_res, "detail", 1)
+        detail = conv_bn_relu(photo, spec.full_res, "detail", 1, fused=spec.batch_norm == "fused")
         x = layers.UpSampling2D(2, interpolation="bilinear", name="up_full")(x)
         x = layers.Concatenate(name="skip_full")([x, detail])
         x = _block(x, spec.full_res, "refine_full", spec)
