@@ -16,7 +16,9 @@ for less time than plain ones at 32-96 (0.45 M parameters against 1.46 M): more 
 the bridge (or the image's mean alone), a stride-4 stem for 256 px input, a refine block at the
 input size (``full_res``), a pixel-shuffle head (``head``), photos standardized one by one
 (``inputs``; the custom layers are in ``utils.layers``, the blocks in ``utils.blocks``),
-additive skips (``skip``) and squeeze-and-excitation (``attention``). Built for input size
+additive skips (``skip``) and squeeze-and-excitation (``attention``). Every batch norm runs
+on TensorFlow's fused kernel (``batch_norm="fused"``, ``utils.layers.FusedBatchNormalization``):
+Keras 3's own layer, the same arithmetic, took 39 % of model 2's step. Built for input size
 ``(None, None)``, a UNet takes any multiple of ``input_divisor`` (training on crops, scoring
 whole photos).
 
