@@ -27,7 +27,7 @@ def conv3(filters: int, name: str, separable: bool = False) -> layers.Layer:
 
 def batch_norm(name: str, fused: bool = True) -> layers.Layer:
     """Batch norm with the project's momentum: on TensorFlow's fused kernel (the same arithmetic
-    as Keras' layer, in 0.74-0.76x model 2's step on this CPU), or Keras' own (``fused=False``)."""
+    as Keras' layer, in 0.74-0.79x model 2's step on this CPU), or Keras' own (``fused=False``)."""
     kind = FusedBatchNormalization if fused else layers.BatchNormalization
     return kind(momentum=BN_MOMENTUM, name=name)
 

@@ -69,7 +69,7 @@ class FusedBatchNormalization(layers.BatchNormalization):
     Keras 3's layer normalizes with separate moments, subtract, scale and shift ops, and their
     gradients; TensorFlow's ``FusedBatchNormV3`` does each direction in one oneDNN kernel. On the
     project's 2-core CPU, Keras' batch norm took 39 % of model 2's training step and the fused
-    kernel cut the step to 0.74-0.76x (``benchmarks/bench_step.py``). Written here because no
+    kernel cut the step to 0.74-0.79x (``benchmarks/bench_step.py``). Written here because no
     Keras 3 layer calls that kernel. Other backends, masks, renorm, synchronized statistics,
     inputs that are not NHWC images and layers without scale or centre use Keras' own code.
     """

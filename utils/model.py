@@ -97,7 +97,7 @@ class UNetSpec:
     attention: str = "none"  # "se": squeeze-and-excitation in every block (``utils.blocks``):
     # each channel gated by the image's mean features, for a few multiply-adds per channel
     batch_norm: str = "fused"  # "fused": TensorFlow's fused kernel (``utils.layers``), the same
-    # arithmetic as "keras", Keras' own layer, in 0.74-0.76x model 2's step on this CPU
+    # arithmetic as "keras", Keras' own layer, in 0.74-0.79x model 2's step on this CPU
 
 
 SPECS = {
