@@ -7,6 +7,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from utils import blocks, inference, layers, model, runio
 from utils.colours import ColourMapping
@@ -314,8 +315,6 @@ def test_fused_batch_norm_matches_keras_batch_norm(policy: str) -> None:
             norm.gamma.assign(rng.uniform(0.5, 2.0, 7).astype("float32"))
         theirs.set_weights(ours.get_weights())
         tol = 1e-5 if policy == "float32" else 3e-2
-        import tensorflow as tf
-
         weights = tf.constant(rng.normal(size=x.shape), "float32")  # of the outputs in the loss
         outs, grads = [], []
         for norm in (ours, theirs):
