@@ -167,7 +167,7 @@ def test_progressive_resizing_size_comes_from_the_command_line() -> None:
 
 def test_peak_learning_rate_is_the_variants_own_unless_given() -> None:
     assert train.TrainConfig(variant="model1").learning_rate == 2e-3
-    assert train.TrainConfig(variant="model2").learning_rate == 4e-3  # the strided-stem UNet
+    assert train.TrainConfig(variant="model2").learning_rate == 8e-3  # the strided-stem UNet
     assert train.TrainConfig(variant="model2", learning_rate=1e-3).learning_rate == 1e-3
     assert train.TrainConfig.plain(variant="model2").learning_rate == 1e-3
 
