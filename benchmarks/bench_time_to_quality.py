@@ -13,7 +13,7 @@ than overrun the budget by more than 5 %; if faster, early in the run, it goes o
 way its learning-rate schedule is re-fitted to end with it.
 
 The recipes live in ``benchmarks/recipes.py``. The first recipe named is the baseline (by
-default ``wide128_prog``, the README's recipe before ``DEFAULT_RECIPE``, which the README's
+default ``BASELINE_RECIPE``, the README's recipe before ``DEFAULT_RECIPE``, which the README's
 real-data command now trains); the table gives each recipe's final and best mIoU, and the
 minutes it needed to reach the baseline's final score (and the ratio to the baseline's
 minutes). A plot of mIoU against minutes and ``results.json`` (rewritten after every epoch, so a
@@ -42,7 +42,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "agg")
 
 import keras  # noqa: E402
-from recipes import DEFAULT_RECIPE, RECIPES  # noqa: E402
+from recipes import BASELINE_RECIPE, DEFAULT_RECIPE, RECIPES  # noqa: E402
 
 from utils import data, devices, evaluate, history, metrics, runio, train  # noqa: E402
 from utils.colours import ColourMapping  # noqa: E402
@@ -203,7 +203,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--minutes", type=float, default=8.0, help="training budget per recipe")
     ap.add_argument(
-        "--recipes", nargs="+", default=["wide128_prog", DEFAULT_RECIPE], choices=sorted(RECIPES)
+        "--recipes",
+        nargs="+",
+        default=[BASELINE_RECIPE, DEFAULT_RECIPE],
+        choices=sorted(RECIPES),
+        metavar="RECIPE",
+        help=f"names from benchmarks/recipes.py, the first the baseline (default: {BASELINE_RECIPE}"
+        f" {DEFAULT_RECIPE}); a wrong name lists them all",
     )
     ap.add_argument(
         "--epochs",
