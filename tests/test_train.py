@@ -145,6 +145,18 @@ def test_every_recipe_flag_reaches_its_config_field() -> None:
     assert plain.augment == "none" and plain.paste_classes == () and plain.epochs == 12
 
 
+def test_snapshot_title_names_the_size_its_scores_were_measured_at() -> None:
+    """The per-epoch figures show Keras' validation scores, measured at the input size: the
+    title says so, so they are not read as the native-resolution scores reported elsewhere."""
+    logs = {"loss": 1.5, "val_pixel_accuracy": 0.8, "val_mean_iou": 0.4, "val_loss": 2.0}
+    title = history.snapshot_title("Model 2", 3, logs, (128, 256))
+    assert title == (
+        "Model 2, epoch 3: loss 1.500; validation at 128x256: pixel accuracy 0.800, mIoU 0.400"
+    )
+    no_scores = history.snapshot_title("Model 1", 1, {"loss": 2.25}, (64, 64))
+    assert no_scores == "Model 1, epoch 1: loss 2.250"
+
+
 def test_every_readme_training_command_gives_a_checked_recipe() -> None:
     """The README's ``python -m utils.train`` lines parse and pass ``TrainConfig.check``."""
     text = (ROOT / "README.md").read_text().replace("\\\n", " ")

@@ -53,13 +53,22 @@ class EpochSnapshot(keras.callbacks.Callback):
         """Draw and save ``pattern.format(epoch=epoch + 1)``."""
         logs = logs or {}
         preds = np.argmax(ops.convert_to_numpy(self.model(self.photos, training=False)), -1)
-        title = f"{self.label}, epoch {epoch + 1}: " + ", ".join(
-            f"{k} {logs[k]:.3f}" for k in ("loss", "val_pixel_accuracy", MONITOR) if k in logs
-        )
+        title = snapshot_title(self.label, epoch + 1, logs, self.photos.shape[1:3])
         fig = viz_training.prediction_rows(
             self.photos, self.truths, preds, self.mapping, title, pyplot=False
         )
         viz.save_png(fig, self.folder / self.pattern.format(epoch=epoch + 1))
+
+
+def snapshot_title(label: str, epoch: int, logs: dict, size: Sequence[int]) -> str:
+    """A per-epoch figure's title: the training loss and the validation scores Keras measured at
+    the input ``size`` (not at the labels' native resolution, as ``utils.evaluate`` scores)."""
+    parts = [f"loss {logs['loss']:.3f}"] if "loss" in logs else []
+    names = (("val_pixel_accuracy", "pixel accuracy"), (MONITOR, "mIoU"))
+    scores = [f"{name} {logs[key]:.3f}" for key, name in names if key in logs]
+    if scores:
+        parts.append(f"validation at {size[0]}x{size[1]}: " + ", ".join(scores))
+    return f"{label}, epoch {epoch}: " + "; ".join(parts)
 
 
 def snapshot_samples(
