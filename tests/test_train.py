@@ -157,6 +157,28 @@ def test_snapshot_title_names_the_size_its_scores_were_measured_at() -> None:
     assert no_scores == "Model 1, epoch 1: loss 2.250"
 
 
+def test_learning_curves_shade_the_epochs_on_small_photos() -> None:
+    """A progressive run's first epochs (from its config) are shaded, once per axis, and named
+    once in the legend; a model without them gets no shading."""
+    import matplotlib.pyplot as plt
+
+    from utils.viz import training as training_viz
+
+    config = {"training": {"early_share": 0.4, "epochs": 36}}
+    assert history.small_epochs(config) == 14  # the README command's first plan: 14 of 36
+    assert history.small_epochs({"training": {"early_share": 0.0, "epochs": 36}}) == 0
+    cols = {"epoch": np.arange(1, 6, dtype=float)}
+    for key in ("loss", "pixel_accuracy", "mean_iou"):
+        cols[key] = cols["val_" + key] = np.linspace(0.1, 0.5, 5)
+    fig = training_viz.learning_curves({"model1": cols, "model2": cols}, "t", {"model2": 2})
+    spans = [p for ax in fig.axes for p in ax.patches]
+    assert len(spans) == 3  # model 2 on each of the three axes, model 1 none
+    assert [(p.get_x(), p.get_x() + p.get_width()) for p in spans] == [(0.5, 2.5)] * 3
+    legend = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
+    assert legend.count("model2 on small photos") == 1
+    plt.close(fig)
+
+
 def test_every_readme_training_command_gives_a_checked_recipe() -> None:
     """The README's ``python -m utils.train`` lines parse and pass ``TrainConfig.check``."""
     text = (ROOT / "README.md").read_text().replace("\\\n", " ")

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from utils import data, model, runio, viz
+from utils import data, model, progressive, runio, viz
 from utils.colours import ColourMapping
 from utils.viz import training as viz_training
 
@@ -58,6 +58,13 @@ class EpochSnapshot(keras.callbacks.Callback):
             self.photos, self.truths, preds, self.mapping, title, pyplot=False
         )
         viz.save_png(fig, self.folder / self.pattern.format(epoch=epoch + 1))
+
+
+def small_epochs(config: dict) -> int:
+    """How many epochs a trained model's run spent on small photos (``utils.progressive``), from
+    its ``config.json`` (``model.load_config``, or ``TrainResult.config``)."""
+    training = config.get("training", {})
+    return progressive.early_epochs(training.get("early_share", 0.0), training.get("epochs", 0))
 
 
 def snapshot_title(label: str, epoch: int, logs: dict, size: Sequence[int]) -> str:

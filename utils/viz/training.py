@@ -77,12 +77,23 @@ def prediction_rows(
     return fig
 
 
-def learning_curves(histories: Mapping[str, dict[str, np.ndarray]], title: str) -> Figure:
-    """Loss, pixel accuracy and mIoU per epoch; training dashed, validation solid; shared axes."""
+def learning_curves(
+    histories: Mapping[str, dict[str, np.ndarray]],
+    title: str,
+    small_epochs: Mapping[str, int] | None = None,
+) -> Figure:
+    """Loss, pixel accuracy and mIoU per epoch; training dashed, validation solid; shared axes.
+    ``small_epochs``: per model, its first epochs on small photos (``utils.progressive``), shaded:
+    their validation, at the full size, dips and jumps where that phase ends."""
+    small_epochs = small_epochs or {}
     fig, axes = plt.subplots(1, len(CURVES), figsize=(5 * len(CURVES), 3.8))
     for (key, name), ax in zip(CURVES, axes, strict=True):
         for i, (model_name, cols) in enumerate(histories.items()):
             colour = f"C{i}"
+            if small_epochs.get(model_name):
+                label = f"{model_name} on small photos" if ax is axes[-1] else "_nolegend_"
+                ax.axvspan(0.5, small_epochs[model_name] + 0.5, color=colour, alpha=0.08,
+                           label=label)  # fmt: skip
             for prefix, style, split in (("", "--", "train"), ("val_", "-", "val")):
                 if prefix + key in cols:
                     ax.plot(
