@@ -8,6 +8,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from utils import labels
 from utils.colours import ColourMapping
@@ -105,6 +106,7 @@ def learning_curves(
                         label=f"{model_name} {split}",
                     )
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs
         ax.set_ylabel(name)
         ax.set_title(name)
         ax.grid(alpha=0.3)
