@@ -176,6 +176,7 @@ def test_learning_curves_shade_the_epochs_on_small_photos() -> None:
     assert [(p.get_x(), p.get_x() + p.get_width()) for p in spans] == [(0.5, 2.5)] * 3
     legend = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
     assert legend.count("model2 on small photos") == 1
+    assert fig.get_suptitle() == "t (validation at the input size)"
     plt.close(fig)
 
 

@@ -84,6 +84,7 @@ def learning_curves(
     small_epochs: Mapping[str, int] | None = None,
 ) -> Figure:
     """Loss, pixel accuracy and mIoU per epoch; training dashed, validation solid; shared axes.
+    The title says the validation is at the input size (as Keras measured it in training).
     ``small_epochs``: per model, its first epochs on small photos (``utils.progressive``), shaded:
     their validation, at the full size, dips and jumps where that phase ends."""
     small_epochs = small_epochs or {}
@@ -111,7 +112,7 @@ def learning_curves(
         ax.set_title(name)
         ax.grid(alpha=0.3)
     axes[-1].legend(fontsize="small")
-    fig.suptitle(title)
+    fig.suptitle(f"{title} (validation at the input size)")
     fig.tight_layout()
     return fig
 
