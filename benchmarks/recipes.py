@@ -283,6 +283,16 @@ for _rate, _tag in ((6e-3, "6e3"), (8e-3, "8e3"), (3e-3, "3e3"), (1.2e-2, "12e3"
         **RECIPES["wide128_prog_zoom_dice2"],
         "learning_rate": _rate,
     }
+# the default with the second conv of every block dilated by 2: each block sees 7 x 7 cells
+# rather than 5 x 5 for the same multiply-adds (a 5 x 5 depthwise kernel would cost 2.3x the step
+# on this CPU), so the deeper levels see more of the street around a bus or a fence
+DILATED = {"dilation": 2}
+RECIPES["wide128_prog_zoom_dice2_lr8e3_dil2"] = {
+    **RECIPES["wide128_prog_zoom_dice2_lr8e3"],
+    "architecture": DILATED,
+}
+RECIPES["wide128_dil2"] = {**RECIPES["wide128"], "architecture": DILATED}  # its step cost
+RECIPES["wide64_dil2"] = {**RECIPES["wide64"], "architecture": DILATED}
 # every recipe above that names no Dice weight was measured with 1, model 2's default until the
 # Dice-2 screens (now 2: utils.config.VARIANT_DEFAULTS); pinned so that they reproduce. Every
 # recipe before the ``kerasbn`` pair was measured with Keras' batch norm: their arithmetic is the

@@ -73,6 +73,8 @@ def test_bad_arguments() -> None:
         model.build_unet(3, (64, 64), skip="sum")
     with pytest.raises(ValueError, match="attention must be one of .*got 'cbam'"):
         model.build_unet(3, (64, 64), attention="cbam")
+    with pytest.raises(ValueError, match="dilation must be 1, 2, 3 or 4, got 0"):
+        model.build_unet(3, (64, 64), dilation=0)
     with pytest.raises(ValueError, match="unknown variant 'model3'"):
         model.build_unet(3, (64, 64), "model3")
 
@@ -138,6 +140,7 @@ def test_missing_files_are_named(tmp_path: Path) -> None:
         dict(skip="add", upsampling="transpose"),
         dict(stem_stride=2, residual=True, separable=True, attention="se"),
         dict(attention="se"),
+        dict(stem_stride=2, residual=True, separable=True, dilation=2),
     ],
 )
 def test_stem_and_pyramid_pooling_shapes_and_gradients(arch: dict) -> None:
@@ -244,6 +247,27 @@ def test_any_size_input_for_crop_training() -> None:
         assert net(np.zeros((1, size, size, 3), "float32")).shape == (1, size, size, 5)
     with pytest.raises(ValueError, match="context 'none' or 'image', not 'ppm'"):
         model.build_unet(5, (None, None), "model2", widths=(8, 16), bridge=16, context="ppm")
+
+
+@pytest.mark.parametrize("separable", [False, True])
+def test_dilation_widens_each_blocks_view_at_the_same_cost(separable: bool) -> None:
+    """``dilation=2``: a block's second conv takes taps 2 cells apart, so its output cell sees
+    7 x 7 input cells rather than 5 x 5 (a change 3 cells away reaches it), with the same
+    weights."""
+    photo = np.random.default_rng(0).random((1, 32, 32, 3), dtype=np.float32)
+    changed = photo.copy()
+    changed[0, 16 + 3, 16] += 1.0  # 3 rows below the cell read back
+    nets = {}
+    for dilation in (1, 2):
+        net = model.build_unet(5, (32, 32), "model1", widths=(8,), bridge=8, separable=separable,
+                               dilation=dilation)  # fmt: skip
+        probe = keras.Model(net.input, net.get_layer("encoder_1").output)
+        cell = [np.asarray(probe(p))[0, 16, 16] for p in (photo, changed)]
+        assert (np.abs(cell[0] - cell[1]).max() > 1e-6) == (dilation == 2), dilation
+        nets[dilation] = net
+    assert nets[1].count_params() == nets[2].count_params()
+    assert nets[2].get_layer("encoder_1_conv2").dilation_rate == (2, 2)
+    assert nets[2].get_layer("encoder_1_conv1").dilation_rate == (1, 1)
 
 
 def test_image_context_lets_every_cell_see_the_whole_photo(tmp_path: Path) -> None:

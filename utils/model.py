@@ -96,6 +96,8 @@ class UNetSpec:
     # the decoder block then works on the skip's width alone, with an identity shortcut
     attention: str = "none"  # "se": squeeze-and-excitation in every block (``utils.blocks``):
     # each channel gated by the image's mean features, for a few multiply-adds per channel
+    dilation: int = 1  # 2: the second conv of every block dilated (taps 2 cells apart): each
+    # block sees 7 x 7 cells rather than 5 x 5, for the same multiply-adds (DRN, ESPNet)
     batch_norm: str = "fused"  # "fused": TensorFlow's fused kernel (``utils.layers``), the same
     # arithmetic as "keras", Keras' own layer, in 0.74-0.79x model 2's step on this CPU
 
@@ -147,6 +149,8 @@ def check_spec(spec: UNetSpec) -> UNetSpec:
         raise ValueError(f"full_res={spec.full_res} needs a stem (stem_stride 2 or 4)")
     if spec.upsampling not in ("bilinear", "transpose"):
         raise ValueError(f"upsampling must be 'bilinear' or 'transpose', got {spec.upsampling!r}")
+    if spec.dilation not in (1, 2, 3, 4):
+        raise ValueError(f"dilation must be 1, 2, 3 or 4, got {spec.dilation!r}")
     if not spec.widths or min(spec.widths) < 1 or spec.bridge < 1:
         raise ValueError(f"widths and bridge must be positive, got {spec.widths}, {spec.bridge}")
     return spec
@@ -175,7 +179,9 @@ def _block(x, width: int, name: str, spec: UNetSpec, project: bool = True):  # n
     """``conv_block`` with the spec's choices: residual, separable, squeeze-and-excitation,
     batch norm."""
     se = spec.attention == "se"
-    return conv_block(x, width, name, spec.residual, spec.separable, project, se, spec.fused_bn)
+    return conv_block(
+        x, width, name, spec.residual, spec.separable, project, se, spec.fused_bn, spec.dilation
+    )
 
 
 def _up_and_join(x, skip, i: int, spec: UNetSpec):  # noqa: ANN001, ANN202
