@@ -293,6 +293,13 @@ RECIPES["wide128_prog_zoom_dice2_lr8e3_dil2"] = {
 }
 RECIPES["wide128_dil2"] = {**RECIPES["wide128"], "architecture": DILATED}  # its step cost
 RECIPES["wide64_dil2"] = {**RECIPES["wide64"], "architecture": DILATED}
+# the default with its learning rate falling in a straight line after the warm-up rather than a
+# cosine: fewer steps near the peak and near the end, more in between (fast.ai's one-cycle; the
+# "straight to zero" decay found best for fixed budgets), with the same peak and end
+RECIPES["wide128_prog_zoom_dice2_lr8e3_linear"] = {
+    **RECIPES["wide128_prog_zoom_dice2_lr8e3"],
+    "schedule": "linear",
+}
 # every recipe above that names no Dice weight was measured with 1, model 2's default until the
 # Dice-2 screens (now 2: utils.config.VARIANT_DEFAULTS); pinned so that they reproduce. Every
 # recipe before the ``kerasbn`` pair was measured with Keras' batch norm: their arithmetic is the

@@ -115,6 +115,25 @@ def test_warmup_cosine_refits_its_length() -> None:
     assert json.dumps(keras.optimizers.serialize(optimizer))
 
 
+def test_linear_decay_falls_in_a_straight_line_and_refits() -> None:
+    """``shape="linear"``: from the peak after the warm-up straight down to 1 % at the end, a
+    quarter of the way down a quarter of the way in (cosine is still at 85 % there)."""
+    sched = budget.WarmupCosine(1e-3, 110, 10, shape="linear")
+    assert float(sched(10)) == pytest.approx(1e-3)
+    assert float(sched(35)) == pytest.approx(1e-3 * (0.01 + 0.99 * 0.75))
+    assert float(sched(60)) == pytest.approx(1e-3 * (0.01 + 0.99 * 0.5))
+    assert float(sched(110)) == pytest.approx(1e-5)
+    assert float(budget.WarmupCosine(1e-3, 110, 10)(35)) > float(sched(35)) + 1e-4
+    sched.refit(60)
+    assert float(sched(35)) == pytest.approx(1e-3 * (0.01 + 0.99 * 0.5))
+    again = budget.WarmupCosine.from_config(sched.get_config())
+    assert float(again(35)) == pytest.approx(float(sched(35)))
+    cfg = train.TrainConfig(schedule="linear", learning_rate=1e-3, epochs=10, warmup_epochs=1)
+    assert cfg.learning_rate_schedule(11).get_config()["shape"] == "linear"
+    with pytest.raises(ValueError, match="shape must be one of .*got 'step'"):
+        budget.WarmupCosine(1e-3, 10, shape="step")
+
+
 def test_epochs_that_fit() -> None:
     # 100 s budget (105 with the tolerance), 40 spent, epochs of 10 s: 6 more fit
     assert budget.epochs_that_fit(100, 40, 10, done=4, planned=10) == 10

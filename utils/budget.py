@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 TIMED_STEPS = 8  # steps timed after two warm-up steps
 OVERHEAD = 1.05  # an epoch's steps take a little longer than the timed ones (input pipeline)
 TOLERANCE = 1.05  # a run is re-planned when its epochs left would overrun the budget by more
+DECAY_SHAPES = ("cosine", "linear")  # WarmupCosine's decay after the warm-up
 STRETCH = 1.5  # by default a run may grow to this many times its planned epochs (faster machine)
 
 
@@ -103,7 +104,8 @@ def epochs_that_fit(
 @keras.saving.register_keras_serializable(package="utils")
 class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
     """Linear warm-up from ``start`` x ``peak`` over ``warmup_steps``, then cosine decay to
-    ``alpha`` x ``peak`` at ``total_steps``, which :meth:`refit` can move during training.
+    ``alpha`` x ``peak`` at ``total_steps``, which :meth:`refit` can move during training
+    (``shape="linear"``: a straight line down instead, which spends fewer steps near either end).
     Written here because Keras' ``CosineDecay`` (the same curve) traces its length into the
     training step as a constant."""
 
@@ -114,8 +116,12 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
         warmup_steps: int = 0,
         alpha: float = 0.01,
         start: float = 0.1,
+        shape: str = "cosine",
     ) -> None:
+        if shape not in DECAY_SHAPES:
+            raise ValueError(f"shape must be one of {DECAY_SHAPES}, got {shape!r}")
         self.peak, self.warmup_steps, self.alpha, self.start = peak, warmup_steps, alpha, start
+        self.shape = shape
         self.total_steps = keras.Variable(
             float(max(total_steps, warmup_steps + 1)), trainable=False, name="lr_total_steps"
         )
@@ -129,14 +135,14 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
         warm = float(self.warmup_steps)
         rising = self.peak * (self.start + (1 - self.start) * step / max(warm, 1.0))
         done = ops.clip((step - warm) / (ops.cast(self.total_steps, "float32") - warm), 0.0, 1.0)
-        cosine = 0.5 * (1.0 + ops.cos(math.pi * done))
-        return ops.where(step < warm, rising, self.peak * (self.alpha + (1 - self.alpha) * cosine))
+        left = 1.0 - done if self.shape == "linear" else 0.5 * (1.0 + ops.cos(math.pi * done))
+        return ops.where(step < warm, rising, self.peak * (self.alpha + (1 - self.alpha) * left))
 
     def get_config(self) -> dict:
         """The constructor's arguments (the length as now planned)."""
         return {"peak": self.peak, "total_steps": int(self.total_steps.numpy()),
                 "warmup_steps": self.warmup_steps, "alpha": self.alpha,
-                "start": self.start}  # fmt: skip
+                "start": self.start, "shape": self.shape}  # fmt: skip
 
 
 class BudgetClock(keras.callbacks.Callback):

@@ -12,7 +12,7 @@ import keras
 
 from utils import budget, checks, losses, model, rims
 
-SCHEDULES = ("constant", "plateau", "cosine")
+SCHEDULES = ("constant", "plateau", "cosine", "linear")
 # What a run that leaves a field at 0 (weight decay, Dice: below 0) gets, per variant (measured:
 # the README of Semantic_out_2): Adam's peak learning rate (model 2: 4e-3 with the strided stem,
 # 8e-3 since fused batch norm fit 22-26 epochs in 33 minutes: ahead in two runs), the photos per
@@ -59,7 +59,7 @@ class TrainConfig:
     batch_size: int = 0  # photos per step; 0: the variant's own (VARIANT_DEFAULTS)
     learning_rate: float = 0.0  # Adam's peak; 0: the variant's own (VARIANT_DEFAULTS)
     weight_decay: float = -1.0  # AdamW's decay of the kernels (0: Adam); < 0: the variant's own
-    schedule: str = "cosine"  # constant | plateau (ReduceLROnPlateau) | cosine (per step)
+    schedule: str = "cosine"  # constant | plateau (ReduceLROnPlateau) | cosine | linear (per step)
     warmup_epochs: float = 0.5
     augment: str = "photo"  # none | flip | full (+ zoom, jitter) | photo (+ gamma...) | photo_zoom
     max_zoom: float = 1.5
@@ -127,12 +127,13 @@ class TrainConfig:
 
     def learning_rate_schedule(self, steps: int):  # noqa: ANN201 - float or a Keras schedule
         """The learning rate for ``steps`` steps per epoch: constant (also under ``plateau``) or
-        half-epoch warm-up from a tenth of the peak, then cosine decay to 1 % of it
+        half-epoch warm-up from a tenth of the peak, then cosine (or linear) decay to 1 % of it
         (``utils.budget.WarmupCosine``: a budgeted run can end it earlier)."""
-        if self.schedule != "cosine":
+        if self.schedule not in budget.DECAY_SHAPES:
             return self.learning_rate
+        warmup = int(round(self.warmup_epochs * steps))
         return budget.WarmupCosine(
-            self.learning_rate, steps * self.epochs, int(round(self.warmup_epochs * steps))
+            self.learning_rate, steps * self.epochs, warmup, shape=self.schedule
         )
 
     def optimizer(self, rate) -> keras.optimizers.Optimizer:  # noqa: ANN001 - float or schedule
