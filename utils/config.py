@@ -12,7 +12,7 @@ import keras
 
 from utils import budget, checks, losses, model, rims
 
-SCHEDULES = ("constant", "plateau", "cosine", "linear")
+SCHEDULES = ("constant", "plateau", *budget.DECAY_SHAPES)  # the last: utils.budget.WarmupCosine
 # What a run that leaves a field at 0 (weight decay, Dice: below 0) gets, per variant (measured:
 # the README of Semantic_out_2): Adam's peak learning rate (model 2: 4e-3 with the strided stem,
 # 8e-3 since fused batch norm fit 22-26 epochs in 33 minutes: ahead in two runs), the photos per

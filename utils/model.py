@@ -177,7 +177,7 @@ def _stem(x, spec: UNetSpec):  # noqa: ANN001, ANN202
 
 def _block(x, width: int, name: str, spec: UNetSpec, project: bool = True):  # noqa: ANN001, ANN202
     """``conv_block`` with the spec's choices: residual, separable, squeeze-and-excitation,
-    batch norm."""
+    batch norm, dilation."""
     se = spec.attention == "se"
     return conv_block(
         x, width, name, spec.residual, spec.separable, project, se, spec.fused_bn, spec.dilation
