@@ -182,12 +182,14 @@ def test_readme_real_data_command_trains_the_measured_recipe() -> None:
 
 def test_time_to_quality_baseline_is_the_recipe_the_default_replaced() -> None:
     """With no ``--recipes``, the benchmark runs the recipe before the default beside it: they
-    differ in the one step adopted last (model 2's peak learning rate, 4e-3 -> 8e-3)."""
+    differ in the one step adopted last (the learning rate's decay, cosine -> linear)."""
+    from utils import train
+
     ttq = load("bench_time_to_quality")
     base, new = ttq.RECIPES[ttq.BASELINE_RECIPE], ttq.RECIPES[ttq.DEFAULT_RECIPE]
     changed = {k for k in base.keys() | new.keys() if base.get(k) != new.get(k)}
-    assert changed == {"learning_rate"}
-    assert (base["learning_rate"], new["learning_rate"]) == (4e-3, 8e-3)
+    assert changed == {"schedule"}
+    assert (train.TrainConfig(**base).schedule, new["schedule"]) == ("cosine", "linear")
 
 
 def test_every_time_to_quality_recipe_is_a_valid_config_and_architecture() -> None:

@@ -3,6 +3,7 @@ and a run under a mirrored strategy over two logical CPU devices."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -205,6 +206,21 @@ def test_peak_learning_rate_is_the_variants_own_unless_given() -> None:
     assert train.TrainConfig(variant="model2").learning_rate == 8e-3  # the strided-stem UNet
     assert train.TrainConfig(variant="model2", learning_rate=1e-3).learning_rate == 1e-3
     assert train.TrainConfig.plain(variant="model2").learning_rate == 1e-3
+
+
+def test_decay_shape_is_the_variants_own_unless_given() -> None:
+    """Model 2 decays its learning rate linearly (measured: Semantic_out_2), model 1 by a cosine;
+    a schedule named in the config, on the command line or in a saved run wins."""
+    assert train.TrainConfig(variant="model1").schedule == "cosine"
+    model2 = train.TrainConfig(variant="model2", epochs=10)
+    assert model2.schedule == "linear"
+    assert model2.learning_rate_schedule(5).get_config()["shape"] == "linear"
+    assert train.TrainConfig(variant="model2", schedule="cosine").schedule == "cosine"
+    assert train.TrainConfig.plain(variant="model2").schedule == "constant"
+    args = train.parse_args(["--data", "d", "--out", "o", "--variant", "model2"])
+    assert config.from_args(args).schedule == "linear"
+    saved = dataclasses.asdict(train.TrainConfig(variant="model1"))  # as config.json holds it
+    assert train.TrainConfig(**{**saved, "variant": "model2"}).schedule == "cosine"
 
 
 def test_weight_decay_shrinks_kernels_only() -> None:

@@ -17,12 +17,15 @@ SCHEDULES = ("constant", "plateau", *budget.DECAY_SHAPES)  # the last: utils.bud
 # the README of Semantic_out_2): Adam's peak learning rate (model 2: 4e-3 with the strided stem,
 # 8e-3 since fused batch norm fit 22-26 epochs in 33 minutes: ahead in two runs), the photos per
 # step (model 2 reached the same held-out mIoU in 0.87x the minutes with 8 as with 16), AdamW's
-# weight decay (model 2: +0.013 after 16 epochs) and the soft Dice term's weight (model 2: twice
-# the weight lifted the thin classes, two seeds).
+# weight decay (model 2: +0.013 after 16 epochs), the soft Dice term's weight (model 2: twice
+# the weight lifted the thin classes, two seeds) and the learning rate's decay after the warm-up
+# (model 2: linear rather than cosine, ahead in a side by side and a screen at 33 minutes).
 VARIANT_DEFAULTS = {
-    "model1": {"learning_rate": 2e-3, "batch_size": 16, "weight_decay": 0.0, "dice_weight": 1.0},
-    "model2": {"learning_rate": 8e-3, "batch_size": 8, "weight_decay": 0.05, "dice_weight": 2.0},
-}
+    "model1": {"learning_rate": 2e-3, "batch_size": 16, "weight_decay": 0.0, "dice_weight": 1.0,
+               "schedule": "cosine"},
+    "model2": {"learning_rate": 8e-3, "batch_size": 8, "weight_decay": 0.05, "dice_weight": 2.0,
+               "schedule": "linear"},
+}  # fmt: skip
 SIGNED_FIELDS = ("weight_decay", "dice_weight")  # 0 is a choice here: below 0 means the variant's
 # What TrainConfig.check allows: whole numbers (minimum) and numbers (checks.number limits).
 WHOLE_FIELDS = {
@@ -59,7 +62,7 @@ class TrainConfig:
     batch_size: int = 0  # photos per step; 0: the variant's own (VARIANT_DEFAULTS)
     learning_rate: float = 0.0  # Adam's peak; 0: the variant's own (VARIANT_DEFAULTS)
     weight_decay: float = -1.0  # AdamW's decay of the kernels (0: Adam); < 0: the variant's own
-    schedule: str = "cosine"  # constant | plateau (ReduceLROnPlateau) | cosine | linear (per step)
+    schedule: str = ""  # constant | plateau (ReduceLROnPlateau) | cosine | linear; "": variant's
     warmup_epochs: float = 0.5
     augment: str = "photo"  # none | flip | full (+ zoom, jitter) | photo (+ gamma...) | photo_zoom
     max_zoom: float = 1.5
@@ -82,11 +85,15 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         own = VARIANT_DEFAULTS.get(self.variant, VARIANT_DEFAULTS["model1"])
-        for name, value in own.items():  # saved as the number used, not as 0 or -1
+        for name, value in own.items():  # saved as the value used, not as 0, -1 or ""
             given = getattr(self, name)
-            if not isinstance(given, Real):
+            if isinstance(given, str):
+                unset = given == ""
+            elif isinstance(given, Real):
+                unset = given < 0 if name in SIGNED_FIELDS else given == 0
+            else:
                 continue  # check() names the field and what it takes
-            if given < 0 if name in SIGNED_FIELDS else given == 0:
+            if unset:
                 setattr(self, name, value)
 
     @property
@@ -228,7 +235,8 @@ def add_recipe_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--batch-size", type=int, default=0, help="0: the variant's (16 or 8)")
     ap.add_argument("--lr", type=float, dest="learning_rate", help="peak learning rate")
     ap.add_argument("--weight-decay", type=float, default=None, help="AdamW's decay (0: Adam)")
-    ap.add_argument("--schedule", choices=SCHEDULES, default=None)
+    ap.add_argument("--schedule", choices=SCHEDULES, default=None,
+                    help="the decay after warm-up (model 1: cosine, model 2: linear)")  # fmt: skip
     ap.add_argument("--augment", choices=augment.AUGMENT_MODES, default=None)
     ap.add_argument("--min-zoom", type=float, help="the zoom modes' least zoom (< 1: shrink)")
     ap.add_argument("--max-zoom", type=float, help="the zoom modes' largest zoom (1.5)")
