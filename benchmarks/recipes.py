@@ -295,8 +295,8 @@ RECIPES["wide128_dil2"] = {**RECIPES["wide128"], "architecture": DILATED}  # its
 RECIPES["wide64_dil2"] = {**RECIPES["wide64"], "architecture": DILATED}
 # the default with its learning rate falling in a straight line after the warm-up rather than a
 # cosine: fewer steps near the peak and near the end, more in between (fast.ai's one-cycle; the
-# "straight to zero" decay found best for fixed budgets), with the same peak and end; the
-# default since its side by side (``-p SCHEDULE=linear`` in the README's real-data command)
+# "straight to zero" decay found best for fixed budgets), with the same peak and end; model 2's
+# decay since its side by side (``utils.config.VARIANT_DEFAULTS``: the README's command is the same)
 RECIPES["wide128_prog_zoom_dice2_lr8e3_linear"] = {
     **RECIPES["wide128_prog_zoom_dice2_lr8e3"],
     "schedule": "linear",
