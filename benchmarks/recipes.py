@@ -301,6 +301,12 @@ RECIPES["wide128_prog_zoom_dice2_lr8e3_linear"] = {
     **RECIPES["wide128_prog_zoom_dice2_lr8e3"],
     "schedule": "linear",
 }
+# the linear decay from a higher peak: the line leaves the peak sooner than a cosine, so it may
+# bear the 1.2e-2 that was level with 8e-3 under the cosine
+RECIPES["wide128_prog_zoom_dice2_lr12e3_linear"] = {
+    **RECIPES["wide128_prog_zoom_dice2_lr12e3"],
+    "schedule": "linear",
+}
 # every recipe above that names no Dice weight was measured with 1, model 2's default until the
 # Dice-2 screens (now 2: utils.config.VARIANT_DEFAULTS); pinned so that they reproduce. Every
 # recipe before the ``kerasbn`` pair was measured with Keras' batch norm: their arithmetic is the
