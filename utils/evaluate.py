@@ -198,11 +198,10 @@ def evaluate(
         checks.whole("epoch", epoch, 1)
     inference.check_tta(tta)
     out = runio.writable_dir(out_dir or model.model_dir_of(model_dir) / "evaluation")
-    good = data.check_files(list(files), skip_bad=skip_bad)
-    calibration = calibration_use(model_dir, good, epoch)
-    net, mapping, config = model.load_trained(model_dir, calibrated=calibration["used"])
+    net, mapping, config = model.load_trained(model_dir)
     if epoch is not None:
         net = model.load_epoch(model_dir, epoch)
+    good = data.check_files(list(files), skip_bad=skip_bad)
     skipped = sorted(set(map(str, files)) - set(map(str, good)))
     log.info("scoring %d files with %s (TTA %s)", len(good), model_dir, tta)
     result = score_model(  # the files were decoded once just above
@@ -212,7 +211,6 @@ def evaluate(
         model=str(Path(model_dir)),
         weights=f"epoch {epoch}" if epoch else "best (model.keras)",
         skipped_files=skipped,
-        calibration=calibration,
         out_dir=str(out),
     )
     try:
@@ -229,30 +227,6 @@ def evaluate(
     return result
 
 
-def calibration_use(
-    model_dir: str | os.PathLike, files: Sequence[Path], epoch: int | None = None
-) -> dict:
-    """Whether the class biases of the model's ``calibration.json`` (``utils.calibrate``) are
-    used to score ``files``: not for an epoch's weights, and not on photos they were fitted on
-    (that would flatter them); then their cross-fitted scores are the honest estimate."""
-    path = model.model_dir_of(model_dir) / model.CALIBRATION_FILE
-    if not path.is_file():
-        return {"used": False, "why": "no calibration.json"}
-    record = runio.load_json(path)
-    if epoch is not None:
-        return {"used": False, "why": f"epoch {epoch}'s weights: the biases are the best model's"}
-    fitted = set(record.get("fitted_on", ()))
-    overlap = sum(Path(f).name in fitted for f in files)
-    if overlap:
-        return {
-            "used": False,
-            "why": f"fitted on {overlap} of these {len(files)} photos: scored without them",
-            "cross_fitted": {k: v["mean_iou"] for k, v in record.get("cross_fitted", {}).items()},
-            "cross_fitted_tta": record.get("tta"),
-        }
-    return {"used": True, "why": f"fitted on {len(fitted)} other photos"}
-
-
 def report(result: dict) -> str:
     """The scores of ``score_model`` / ``evaluate`` as a text table (the one per-class report)."""
     weights = f", weights: {result['weights']}" if "weights" in result else ""
@@ -266,16 +240,6 @@ def report(result: dict) -> str:
     ]
     for name, iou in result["per_class_iou"].items():
         lines.append(f"  {name:14s} {'   -' if iou is None else f'{iou:.3f}'}")
-    calibration = result.get("calibration", {"why": "no calibration.json"})
-    if calibration["why"] != "no calibration.json":
-        used = "used" if calibration["used"] else "not used"
-        lines.append(f"class biases (calibration.json): {used}, {calibration['why']}")
-    if calibration.get("cross_fitted"):
-        cross = calibration["cross_fitted"]
-        lines.append(
-            f"  cross-fitted by group (TTA {calibration['cross_fitted_tta']}): mIoU "
-            f"{cross['before']:.4f} without the biases, {cross['after']:.4f} with them"
-        )
     return "\n".join(lines)
 
 
