@@ -36,17 +36,6 @@ def natural_key(path: Path) -> tuple:
     return tuple(int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name))
 
 
-def cities_of(files: Sequence[Path]) -> list[str] | None:
-    """The Cityscapes city of each pair file numbered as the Kaggle train split (1 .. 2975), or
-    ``None`` if any file is not such a pair file."""
-    ends = np.cumsum([c for _, c in CITYSCAPES_TRAIN_CITIES])
-    names = [city for city, _ in CITYSCAPES_TRAIN_CITIES]
-    numbers = [int(f.stem) if f.stem.isdigit() else 0 for f in files]
-    if not all(1 <= n <= ends[-1] for n in numbers):
-        return None
-    return [names[int(np.searchsorted(ends, n))] for n in numbers]
-
-
 def holdout_split(
     files: Sequence[Path],
     val_fraction: float = DEFAULT_VAL_FRACTION,

@@ -40,7 +40,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import keras
-import numpy as np
 from keras import layers
 
 from utils import runio
@@ -59,7 +58,6 @@ VARIANTS = ("model1", "model2")
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 MAPPING_FILE = "mapping.json"
-CALIBRATION_FILE = "calibration.json"  # class biases fitted after training (utils.calibrate)
 EPOCHS_DIR = "epochs"
 EPOCH_WEIGHTS = "epoch_{epoch:03d}.weights.h5"  # Keras formats {epoch} counting from 1
 CONTEXTS = ("none", *CONTEXT_BINS)
@@ -313,11 +311,8 @@ def load_config(model_dir: str | os.PathLike) -> dict:
     return runio.load_json(_need(folder / CONFIG_FILE, "model config (config.json)"))
 
 
-def load_trained(
-    model_dir: str | os.PathLike, calibrated: bool = True
-) -> tuple[keras.Model, ColourMapping, dict]:
-    """(model with the best weights, its colour mapping, its config) from a model folder; with
-    the class biases of its ``calibration.json`` added (``utils.calibrate``) unless told not to."""
+def load_trained(model_dir: str | os.PathLike) -> tuple[keras.Model, ColourMapping, dict]:
+    """(model with the best weights, its colour mapping, its config) from a model folder."""
     folder = model_dir_of(model_dir)
     config = load_config(folder)
     mapping = ColourMapping.load(_need(folder / MAPPING_FILE, "colour mapping (mapping.json)"))
@@ -326,29 +321,7 @@ def load_trained(
         model = keras.models.load_model(path, compile=False)
     except Exception as e:  # noqa: BLE001 - any failure here means the same to the user
         raise ValueError(f"{path}: not a readable Keras model ({type(e).__name__})") from e
-    calibration = folder / CALIBRATION_FILE
-    if calibrated and calibration.is_file():
-        biases = runio.load_json(calibration).get("class_biases", {})
-        missing = [n for n in mapping.class_names if n not in biases]
-        if missing:
-            raise ValueError(f"{calibration}: no class bias for {', '.join(missing)}")
-        add_class_biases(model, [biases[n] for n in mapping.class_names])
     return model, mapping, config
-
-
-def add_class_biases(net: keras.Model, biases: Sequence[float]) -> keras.Model:
-    """Add one bias per class to ``net``'s class scores, in place (the bias of its last 1x1
-    convolution: ``logits``, or ``class_scores`` before the upsampling or pixel shuffle)."""
-    names = {layer.name for layer in net.layers}
-    conv = net.get_layer("class_scores" if "class_scores" in names else "logits")
-    bias = conv.bias
-    per_class = np.asarray(biases, dtype="float32")
-    repeats, rest = divmod(int(bias.shape[0]), len(per_class))
-    if rest:
-        raise ValueError(f"{len(per_class)} class biases for {bias.shape[0]} class scores")
-    # a pixel shuffle's block positions are the outer index of its channels (depth_to_space)
-    bias.assign(np.asarray(bias.numpy()) + np.tile(per_class, repeats))
-    return net
 
 
 def build_from_config(config: dict) -> keras.Model:

@@ -203,7 +203,6 @@ def train(
     pattern = history.SNAPSHOT_PATTERNS[cfg.variant]
     backup_dir = model_dir / "backup"
     done = history.backup_epoch(backup_dir) if resume else 0
-    (model_dir / model.CALIBRATION_FILE).unlink(missing_ok=True)  # fitted to the model it replaces
     if not done:
         history.clear_backup(backup_dir)
         history.clear_previous(model_dir, snapshot_dir, pattern)
