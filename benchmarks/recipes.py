@@ -301,6 +301,14 @@ RECIPES["wide128_prog_zoom_dice2_lr8e3_linear"] = {
     **RECIPES["wide128_prog_zoom_dice2_lr8e3"],
     "schedule": "linear",
 }
+# the default with twice the channels in the two deepest levels and the bridge, again with fused
+# batch norm (which made every activation cheaper to normalize): the large, rare vehicles
+# (truck, bus, train: 0.18-0.30) are read at those levels
+RECIPES["wide128_deep"] = {**RECIPES["wide128"], "architecture": DEEP_LEVELS}  # its step cost
+RECIPES["wide128_prog_zoom_dice2_lr8e3_linear_deep"] = {
+    **RECIPES["wide128_prog_zoom_dice2_lr8e3_linear"],
+    "architecture": DEEP_LEVELS,
+}
 # the linear decay from a higher peak: the line leaves the peak sooner than a cosine, so it may
 # bear the 1.2e-2 that was level with 8e-3 under the cosine
 RECIPES["wide128_prog_zoom_dice2_lr12e3_linear"] = {
