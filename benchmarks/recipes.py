@@ -309,6 +309,11 @@ RECIPES["wide128_prog_zoom_dice2_lr8e3_linear_deep"] = {
     **RECIPES["wide128_prog_zoom_dice2_lr8e3_linear"],
     "architecture": DEEP_LEVELS,
 }
+# the default on a second seed: the spread of two linear-decay runs of one recipe
+RECIPES["wide128_prog_zoom_dice2_lr8e3_linear_seed1"] = {
+    **RECIPES["wide128_prog_zoom_dice2_lr8e3_linear"],
+    "seed": 1,
+}
 # the linear decay from a higher peak: the line leaves the peak sooner than a cosine, so it may
 # bear the 1.2e-2 that was level with 8e-3 under the cosine
 RECIPES["wide128_prog_zoom_dice2_lr12e3_linear"] = {
