@@ -320,6 +320,13 @@ RECIPES["wide128_prog_zoom_dice2_lr12e3_linear"] = {
     **RECIPES["wide128_prog_zoom_dice2_lr12e3"],
     "schedule": "linear",
 }
+# the default with every residual branch's last batch norm starting at scale 0 ("zero-gamma",
+# Goyal et al. 2017): each block starts as its shortcut, so the early steps train a shallow
+# network and the branches join in as they learn; no cost per step
+RECIPES["wide128_prog_zoom_dice2_lr8e3_linear_zerog"] = {
+    **RECIPES["wide128_prog_zoom_dice2_lr8e3_linear"],
+    "architecture": {"zero_gamma": True},
+}
 # every recipe above that names no Dice weight was measured with 1, model 2's default until the
 # Dice-2 screens (now 2: utils.config.VARIANT_DEFAULTS); pinned so that they reproduce. Every
 # recipe before the ``kerasbn`` pair was measured with Keras' batch norm: their arithmetic is the

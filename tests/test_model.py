@@ -270,6 +270,27 @@ def test_dilation_widens_each_blocks_view_at_the_same_cost(separable: bool) -> N
     assert nets[2].get_layer("encoder_1_conv1").dilation_rate == (1, 1)
 
 
+def test_zero_gamma_starts_each_residual_block_as_its_shortcut() -> None:
+    """``zero_gamma``: every residual branch's last batch norm starts at scale 0, so a block's
+    output at initialisation is its shortcut alone (ReLU of the projection); the scale still gets
+    a gradient, so the branch joins in with the first step; same parameters as without."""
+    photo = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32)
+    kw = dict(widths=(8, 16), bridge=16, residual=True, separable=True)
+    net = model.build_unet(5, (32, 32), "model1", zero_gamma=True, **kw)
+    assert net.count_params() == model.build_unet(5, (32, 32), "model1", **kw).count_params()
+    bn2 = net.get_layer("encoder_1_bn2")
+    assert np.all(np.asarray(bn2.gamma) == 0.0)
+    assert np.all(np.asarray(net.get_layer("encoder_1_bn1").gamma) == 1.0)
+    probe = keras.Model(net.input, [net.get_layer(n).output for n in
+                                    ("encoder_1", "encoder_1_proj_bn")])  # fmt: skip
+    block, shortcut = (np.asarray(t) for t in probe(photo, training=False))
+    np.testing.assert_allclose(block, np.maximum(shortcut, 0.0), atol=1e-6)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(net(photo, training=True)))
+    grad = tape.gradient(loss, bn2.gamma)
+    assert float(tf.reduce_max(tf.abs(grad))) > 0.0
+
+
 def test_image_context_lets_every_cell_see_the_whole_photo(tmp_path: Path) -> None:
     """``context="image"``: a change in one corner of the photo reaches the bottleneck's far
     corner, which the convolutions alone do not reach; any size, and it saves and loads back."""

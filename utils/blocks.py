@@ -27,11 +27,12 @@ def conv3(filters: int, name: str, separable: bool = False, dilation: int = 1) -
     return kind(filters, 3, padding="same", dilation_rate=dilation, use_bias=False, name=name)
 
 
-def batch_norm(name: str, fused: bool = True) -> layers.Layer:
+def batch_norm(name: str, fused: bool = True, zero: bool = False) -> layers.Layer:
     """Batch norm with the project's momentum: on TensorFlow's fused kernel (the same arithmetic
-    as Keras' layer, in 0.74-0.79x model 2's step on this CPU), or Keras' own (``fused=False``)."""
+    as Keras' layer, in 0.74-0.79x model 2's step on this CPU), or Keras' own (``fused=False``);
+    ``zero``: its scale starts at 0, so it outputs its offset (0) until training moves it."""
     kind = FusedBatchNormalization if fused else layers.BatchNormalization
-    return kind(momentum=BN_MOMENTUM, name=name)
+    return kind(momentum=BN_MOMENTUM, gamma_initializer="zeros" if zero else "ones", name=name)
 
 
 def conv_bn_relu(  # noqa: ANN202
@@ -101,12 +102,15 @@ def conv_block(  # noqa: ANN202
     se: bool = False,
     fused: bool = True,
     dilation: int = 1,
+    zero_gamma: bool = False,
 ):
     """Two conv+BN+ReLU; residual: a shortcut is added before the last ReLU, a 1x1 projection
     (``project``) or the input itself (its width must be ``filters``); separable:
     depthwise-separable 3x3 convolutions; ``se``: the second conv's channels gated by
     :func:`squeeze_excite` (before the shortcut is added); ``fused``: see :func:`batch_norm`;
-    ``dilation``: the second conv's (:func:`conv3`), a wider view for each block.
+    ``dilation``: the second conv's (:func:`conv3`), a wider view for each block;
+    ``zero_gamma`` (residual only): the branch's last batch norm starts at scale 0, so the block
+    starts as its shortcut (Goyal et al. 2017, "zero-gamma").
 
     The block's output layer is named ``name`` so that other code can find it.
     """
@@ -126,7 +130,7 @@ def conv_block(  # noqa: ANN202
                          f"{x.shape[-1]}")  # fmt: skip
     y = conv_bn_relu(x, filters, name, 1, separable, fused)
     y = conv3(filters, f"{name}_conv2", separable, dilation)(y)
-    y = batch_norm(f"{name}_bn2", fused)(y)
+    y = batch_norm(f"{name}_bn2", fused, zero_gamma)(y)
     y = squeeze_excite(y, name) if se else y
     y = layers.Add(name=f"{name}_add")([shortcut, y])
     return layers.ReLU(name=name)(y)

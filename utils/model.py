@@ -100,6 +100,8 @@ class UNetSpec:
     # block sees 7 x 7 cells rather than 5 x 5, for the same multiply-adds (DRN, ESPNet)
     batch_norm: str = "fused"  # "fused": TensorFlow's fused kernel (``utils.layers``), the same
     # arithmetic as "keras", Keras' own layer, in 0.74-0.79x model 2's step on this CPU
+    zero_gamma: bool = False  # residual blocks: the branch's last batch norm starts at scale 0,
+    # so every block starts as its shortcut and the network as a shallow one (Goyal et al. 2017)
 
     @property
     def fused_bn(self) -> bool:
@@ -177,11 +179,12 @@ def _stem(x, spec: UNetSpec):  # noqa: ANN001, ANN202
 
 def _block(x, width: int, name: str, spec: UNetSpec, project: bool = True):  # noqa: ANN001, ANN202
     """``conv_block`` with the spec's choices: residual, separable, squeeze-and-excitation,
-    batch norm, dilation."""
+    batch norm, dilation, zero-gamma."""
     se = spec.attention == "se"
     return conv_block(
-        x, width, name, spec.residual, spec.separable, project, se, spec.fused_bn, spec.dilation
-    )
+        x, width, name, spec.residual, spec.separable, project, se, spec.fused_bn, spec.dilation,
+        spec.zero_gamma,
+    )  # fmt: skip
 
 
 def _up_and_join(x, skip, i: int, spec: UNetSpec):  # noqa: ANN001, ANN202
