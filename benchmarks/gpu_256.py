@@ -35,7 +35,7 @@ import cv2
 import keras
 import numpy as np
 
-from utils import budget, holdout, losses, metrics, model, runio, sampling
+from utils import budget, holdout, losses, metrics, model, runio, sampling, tone
 from utils.colours import ColourMapping
 from utils.config import TrainConfig
 
@@ -253,6 +253,13 @@ def scored(epoch: int, epochs: int, times: int) -> bool:
     return epoch == epochs or epoch % max(1, epochs // times) == 0
 
 
+def training_tone_limits(photos: np.ndarray, batch: int = 64) -> dict:
+    """The tone guard's limits (``utils.tone.tone_limits``) of uint8 training photos."""
+    return tone.tone_limits(
+        photos[i : i + batch].astype(np.float32) / 255.0 for i in range(0, len(photos), batch)
+    )
+
+
 def load_pack(pack_file: Path, limit: int = 0) -> tuple[np.ndarray, np.ndarray, int, str]:
     """(photos uint8, ids, number of training pairs, how the split was made) from ``pack``."""
     packed = np.load(pack_file)
@@ -379,6 +386,9 @@ def train(
     keras.utils.set_random_seed(0)
     net = model.build_unet(classes, (SIZE, SIZE), "model2", **recipe.architecture)
     compile_recipe(net, weights, steps, replace(recipe, epochs=epochs))
+    limits = training_tone_limits(photos[:n_train])
+    if model.tone_guard_of(net) is not None:  # as ``utils.train`` sets it
+        model.tone_guard_of(net).set_limits(limits)
     val_photos, val_ids = photos[n_train:], ids[n_train:]
     history: list[dict] = []
     train_s = 0.0
@@ -397,7 +407,8 @@ def train(
         print(f"epoch {epoch}/{epochs}: {train_s / 60:.2f} min, loss {logs['loss'][-1]:.3f}, "
               f"held-out mIoU {s['mean_iou']:.4f}, pixel acc {s['pixel_accuracy']:.4f}",
               flush=True)  # fmt: skip
-    save_folder(net, out, mapping, epochs, train_s, step, history, counts, weights, packed, recipe)
+    save_folder(net, out, mapping, epochs, train_s, step, history, counts, weights, packed, recipe,
+                limits)  # fmt: skip
     print(f"wrote {out} after {time.perf_counter() - t0:.0f} s in all", flush=True)
 
 
@@ -412,7 +423,7 @@ def _devices() -> str:
 
 def save_folder(  # noqa: ANN201, PLR0913
     net, out, mapping, epochs, train_s, step, history, counts, weights, packed,  # noqa: ANN001
-    recipe: TrainConfig = RECIPE,
+    recipe: TrainConfig = RECIPE, limits: dict | None = None,
 ):  # fmt: skip
     """The model folder ``utils.model.load_trained`` reads, with float32 weights (any CPU)."""
     keras.mixed_precision.set_global_policy("float32")
@@ -430,6 +441,7 @@ def save_folder(  # noqa: ANN201, PLR0913
         "n_train": int(packed["n_train"]), "n_val": int(packed["n_val"]),
         "split": str(packed["how"]), "photos": f"re-encoded JPEG quality {JPEG_QUALITY}",
         "class_pixel_counts": counts.tolist(), "class_weights": np.round(weights, 4).tolist(),
+        "tone_limits": limits if model.tone_guard_of(plain) is not None else None,
     }  # fmt: skip
     plain.save(out / model.MODEL_FILE)
     mapping.save(out / model.MAPPING_FILE)

@@ -113,8 +113,15 @@ def test_robustness_conditions() -> None:
     assert mean(rob.CONDITIONS["dim"](x)) == pytest.approx(0.5 * mean(x))
     assert std(rob.CONDITIONS["flat"](x)) < 0.6 * std(x)
     assert mean(rob.CONDITIONS["flat"](x)) == pytest.approx(mean(x), abs=1e-5)
-    results = {"m": {c: {"mean_iou": 0.4 if c == "clean" else 0.2} for c in rob.CONDITIONS}}
-    assert "0.2000 (50%)" in rob.table(results, list(rob.CONDITIONS))
+    assert mean(rob.CONDITIONS["bright"](x)) > 1.1 * mean(x)
+    levels = rob.eight_bit(x).numpy() * 255.0
+    np.testing.assert_allclose(levels, np.round(levels), atol=1e-3)  # as a camera writes them
+    assert float(tf.reduce_max(tf.abs(rob.eight_bit(x) - x))) <= 0.5 / 255 + 1e-6
+    scores = {f"{c}/{g}": {"mean_iou": 0.4 if (c, g) == ("clean", "off") else 0.2}
+              for c in rob.CONDITIONS for g in rob.GUARD_MODES}  # fmt: skip
+    rows = rob.table({"m": {**scores, "guard": "fitted"}}, list(rob.CONDITIONS)).splitlines()
+    assert rows[2].startswith("| m | off | 0.4000 | 0.2000 (50%) |")
+    assert rows[3].startswith("| m | on (fitted) | 0.2000 (50%) |")
 
 
 def test_time_to_quality_table_compares_at_the_baselines_minutes(tmp_path: Path) -> None:

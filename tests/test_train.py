@@ -633,6 +633,10 @@ def test_model2_learns_on_the_synthetic_sample(
     assert result.val_scores["resolution"].startswith("native")
     assert result.val_scores["pixel_accuracy"] > majority + 0.15
     assert result.val_scores["mean_iou"] > 3 * trivial_miou
+    limits = result.config["tone_limits"]  # the guard's, from the training photos, saved
+    assert model.tone_guard_of(result.model).limits() == limits
+    assert limits["dark"] <= limits["dark_target"] < limits["bright_target"] <= limits["bright"]
+    assert 0.0 < limits["flat"] <= limits["flat_target"]
 
 
 class Interrupt(keras.callbacks.Callback):

@@ -16,6 +16,8 @@ for less time than plain ones at 32-96 (0.45 M parameters against 1.46 M): more 
 the bridge (or the image's mean alone), a stride-4 stem for 256 px input, a refine block at the
 input size (``full_res``), a pixel-shuffle head (``head``), photos standardized one by one
 (``inputs``; the custom layers are in ``utils.layers``, the blocks in ``utils.blocks``),
+a first layer that brings photos of tones no training photo had back within them (``tone_guard``,
+on for model 2: ``utils.tone``),
 additive skips (``skip``) and squeeze-and-excitation (``attention``). Every batch norm runs
 on TensorFlow's fused kernel (``batch_norm="fused"``, ``utils.layers.FusedBatchNormalization``):
 Keras 3's own layer, the same arithmetic, took 39 % of model 2's step. Built for input size
@@ -53,12 +55,14 @@ from utils.blocks import (
 )
 from utils.colours import ColourMapping
 from utils.layers import PhotoStandardization, PixelShuffle
+from utils.tone import ToneGuard
 
 VARIANTS = ("model1", "model2")
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 MAPPING_FILE = "mapping.json"
 EPOCHS_DIR = "epochs"
+TONE_GUARD = "tone_guard"  # the layer's name (``UNetSpec.tone_guard``)
 EPOCH_WEIGHTS = "epoch_{epoch:03d}.weights.h5"  # Keras formats {epoch} counting from 1
 CONTEXTS = ("none", *CONTEXT_BINS)
 HEADS = ("bilinear", "shuffle")
@@ -102,6 +106,8 @@ class UNetSpec:
     # arithmetic as "keras", Keras' own layer, in 0.74-0.79x model 2's step on this CPU
     zero_gamma: bool = False  # residual blocks: the branch's last batch norm starts at scale 0,
     # so every block starts as its shortcut and the network as a shallow one (Goyal et al. 2017)
+    tone_guard: bool = False  # a first layer that brings photos darker, brighter or flatter than
+    # any trained on back within the training photos' tones, at inference (``utils.tone``)
 
     @property
     def fused_bn(self) -> bool:
@@ -118,6 +124,7 @@ SPECS = {
         dropout=0.1,
         stem_stride=2,
         separable=True,
+        tone_guard=True,
     ),
 }
 # Model 2 before the strided stem (the GPU 256 px run and earlier results were measured with it).
@@ -203,6 +210,12 @@ def _up_and_join(x, skip, i: int, spec: UNetSpec):  # noqa: ANN001, ANN202
     return join(name=f"skip_{i}")([x, skip])
 
 
+def tone_guard_of(net: keras.Model) -> ToneGuard | None:
+    """The model's :class:`~utils.tone.ToneGuard` layer, or None (model 1, older models)."""
+    found = [layer for layer in net.layers if isinstance(layer, ToneGuard)]
+    return found[0] if found else None
+
+
 def build_unet(
     num_classes: int, input_size: Sequence[int] = (128, 128), variant: str = "model1", **overrides
 ) -> keras.Model:
@@ -223,7 +236,8 @@ def build_unet(
     if h is not None and (h % factor or w % factor):
         raise ValueError(f"input size {h}x{w} is not divisible by {factor} (stem and encoder)")
     photos = keras.Input((h, w, 3), name="photo")
-    photo = photos if spec.inputs == "scaled" else PhotoStandardization(name="standardized")(photos)
+    photo = ToneGuard(name=TONE_GUARD)(photos) if spec.tone_guard else photos
+    photo = photo if spec.inputs == "scaled" else PhotoStandardization(name="standardized")(photo)
     x = photo
     if spec.stem_stride > 1:
         x, half = _stem(x, spec)
@@ -328,8 +342,9 @@ def load_trained(model_dir: str | os.PathLike) -> tuple[keras.Model, ColourMappi
 
 
 def build_from_config(config: dict) -> keras.Model:
-    """An untrained model with the architecture recorded in a config dict."""
-    arch = config.get("architecture", {})
+    """An untrained model with the architecture recorded in a config dict (one recorded before
+    the tone guard existed has none: its weights files hold no limits)."""
+    arch = {"tone_guard": False, **config.get("architecture", {})}
     return build_unet(config["num_classes"], config["input_size"], config["variant"], **arch)
 
 

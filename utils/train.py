@@ -41,6 +41,7 @@ from utils import (
     progressive,
     rims,
     runio,
+    tone,
 )
 from utils.colours import ColourMapping
 from utils.config import SCHEDULES, TrainConfig, add_recipe_arguments, from_args  # noqa: F401
@@ -60,6 +61,7 @@ class Prepared:
     class_weights: np.ndarray | None  # per-class loss weights (None: unweighted)
     batch_size: int
     early_ds: object = None  # training batches of smaller photos (progressive resizing) or None
+    tone_limits: dict | None = None  # the training photos' tones (``utils.tone.tone_limits``)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -86,14 +88,16 @@ def prepare(
     sampled = dict(shuffle=True, rare_repeat=cfg.rare_repeat, label_mapper=mapper)
     train_ds = data.make_dataset(train_files, cfg.size, **common, **sampled)
     val_ds = data.make_dataset(val_files, cfg.size, **common, label_mapper=mapping.tf_apply)
-    counts = weights = None
+    counts = weights = limits = None
     if count_classes:
         counts = losses.class_pixel_counts(train_ds, mapping.num_classes)
         weights = losses.class_weight_table(counts, cfg.class_weights)
+        limits = tone.tone_limits(train_ds)  # before augmentation, from the filled cache
     paste = rims.class_ids_of(cfg.paste_classes, mapping.class_names)
     train_ds = augment.augment(train_ds, cfg.augment, cfg.seed, cfg.max_zoom, cfg.crop_size,
                                paste, cfg.photo_share, cfg.min_zoom)  # fmt: skip
-    prep = Prepared(train_ds, val_ds, train_files, val_files, counts, weights, cfg.batch_size)
+    prep = Prepared(train_ds, val_ds, train_files, val_files, counts, weights, cfg.batch_size,
+                    tone_limits=limits)  # fmt: skip
     if cfg.early_share:  # the same files and recipe at the small size (utils.progressive)
         small = dataclasses.replace(cfg, image_size=cfg.early_size[0], early_share=0.0,
                                     image_width=cfg.early_size[1])  # fmt: skip
@@ -230,6 +234,7 @@ def train(
             prep.val_files, mapping, cfg.size, cfg.snapshot_samples, check=False
         )
         weights = prep.class_weights
+        config_spec = model.spec_for(cfg.variant, **cfg.architecture)
         config = {
             "variant": cfg.variant,
             "input_size": list(cfg.size),
@@ -237,7 +242,7 @@ def train(
             "class_names": list(mapping.class_names),
             "mapping_file": model.MAPPING_FILE,
             "mapping_source": mapping_source,
-            "architecture": dataclasses.asdict(model.spec_for(cfg.variant, **cfg.architecture)),
+            "architecture": dataclasses.asdict(config_spec),
             "training": dataclasses.asdict(cfg),
             "precision_policy": policy,
             "strategy": type(strategy).__name__,
@@ -248,6 +253,7 @@ def train(
             "n_val": len(prep.val_files),
             "class_pixel_counts": prep.class_counts.tolist(),
             "class_weights": None if weights is None else np.round(weights, 4).tolist(),
+            "tone_limits": prep.tone_limits if config_spec.tone_guard else None,
             "snapshot_dir": str(snapshot_dir.resolve()),
             "snapshot_pattern": pattern,
         }
@@ -257,6 +263,9 @@ def train(
         with strategy.scope():
             net = model.build_unet(num_classes, cfg.input_shape, cfg.variant, **cfg.architecture)
             rate = compile_model(net, cfg, num_classes, weights, prep.steps_per_epoch)
+        guard = model.tone_guard_of(net)
+        if guard is not None:  # in force from the first validation on; saved with every epoch
+            guard.set_limits(prep.tone_limits)
         spent = previous[-1].get("train_minutes", 0.0) if previous else 0.0
         epochs = cfg.epochs  # the fit's length; a budgeted run's clock ends it after its plan
         planned = 0
