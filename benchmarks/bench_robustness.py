@@ -35,6 +35,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from utils import data, inference, metrics, model, runio, tone  # noqa: E402
+from utils.colours import ColourMapping  # noqa: E402
 
 
 def _contrast(x, factor: float):  # noqa: ANN001, ANN202
@@ -146,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for m, config in configs.items():
         size = tuple(config["input_size"])
         if size not in fitted:
-            _, mapping, _ = model.load_trained(m)
+            mapping = ColourMapping.load(model.model_dir_of(m) / model.MAPPING_FILE)
             fitted[size] = training_limits(splits, size, mapping)
         results[str(m)] = score(m, files, args.conditions, args.tta, fitted[size])
     md = table(results, args.conditions)

@@ -387,8 +387,8 @@ def train(
     net = model.build_unet(classes, (SIZE, SIZE), "model2", **recipe.architecture)
     compile_recipe(net, weights, steps, replace(recipe, epochs=epochs))
     limits = training_tone_limits(photos[:n_train])
-    if model.tone_guard_of(net) is not None:  # as ``utils.train`` sets it
-        model.tone_guard_of(net).set_limits(limits)
+    if (guard := model.tone_guard_of(net)) is not None:  # as ``utils.train`` sets it
+        guard.set_limits(limits)
     val_photos, val_ids = photos[n_train:], ids[n_train:]
     history: list[dict] = []
     train_s = 0.0
