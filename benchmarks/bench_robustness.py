@@ -52,6 +52,8 @@ CONDITIONS: dict[str, Callable] = {
     "flat": lambda x: _contrast(x, 0.5),
     "dark_flat": lambda x: _contrast(x**2.0, 0.5),
     "bright": lambda x: x**0.5,
+    "warm": lambda x: x * [1.2, 1.0, 0.8],
+    "cool": lambda x: x * [0.8, 1.0, 1.2],
 }
 GUARD_MODES = ("off", "on")
 

@@ -10,8 +10,8 @@ reproducible, and moves photo and class ids together (labels stay exact ids: nea
   1.5 unless set) at a random place and a random brightness shift and contrast scale; a zoom
   below 1 shrinks the photo into a black frame whose pixels are void (no loss);
 - ``photo``: flip, then per image a stronger photometric change (:func:`photometric_batch`:
-  gamma, contrast, saturation, brightness) and no zoom: photos from other cameras, darker or
-  flatter than Cityscapes', look less foreign;
+  gamma, contrast, saturation, brightness; with ``colour_cast``, white balance first) and no
+  zoom: photos from other cameras, darker or flatter than Cityscapes', look less foreign;
 - ``photo_zoom``: ``photo`` with ``full``'s random zoom before the photometric change: objects
   at more sizes as well as other exposures.
 
@@ -34,6 +34,7 @@ from collections.abc import Sequence
 import tensorflow as tf
 
 from utils.labels import IGNORE_ID
+from utils.tone import LUMA
 
 AUGMENT_MODES = ("none", "flip", "full", "photo", "photo_zoom")
 ZOOM_MODES = ("full", "photo_zoom")  # the modes with a random zoom (replaced by crops)
@@ -142,6 +143,19 @@ def colour_jitter_batch(photos, seed, brightness: float = 0.1, contrast: float =
     return tf.clip_by_value((photos - mean) * scale + mean + shift, 0.0, 1.0)
 
 
+def colour_cast_batch(photos, seed, cast: float):  # noqa: ANN001, ANN201
+    """Per image a white-balance change: each channel scaled by a gain log-uniform in
+    [1/(1 + cast), 1 + cast], the gains divided by their luma-weighted mean (the brightness is
+    the other changes' business); in [0, 1]. Another camera's white balance (a warmer or cooler
+    light) shifts red against blue like this: one such cast (red x1.2, blue x0.8) cost the
+    held-out score a quarter without it (``benchmarks/bench_robustness.py``, ``warm``)."""
+    n = tf.shape(photos)[0]
+    u = tf.random.stateless_uniform([n, 3], seed=seed, minval=-1.0, maxval=1.0)
+    gains = tf.exp(tf.math.log(1.0 + cast) * u)
+    gains = gains / tf.reduce_sum(gains * LUMA, axis=1, keepdims=True)
+    return tf.clip_by_value(photos * gains[:, None, None, :], 0.0, 1.0)
+
+
 def photometric_batch(  # noqa: ANN201
     photos,  # noqa: ANN001
     seed,  # noqa: ANN001
@@ -150,10 +164,12 @@ def photometric_batch(  # noqa: ANN201
     saturation: float = 0.4,
     brightness: float = 0.1,
     share: float = 1.0,
+    cast: float = 0.0,
 ):  # fmt: skip
     """Per image: gamma log-uniform in [1/gamma, gamma] (over- and under-exposure), contrast
     and saturation scaled by U(1 - x, 1 + x), brightness shifted by U(-b, b); in [0, 1].
-    With ``share`` below 1, only that share of the photos (drawn per image) is changed.
+    With ``share`` below 1, only that share of the photos (drawn per image) is changed. With
+    ``cast`` above 0, each photo first gets a colour cast (:func:`colour_cast_batch`).
 
     Written with tf ops rather than ``keras.layers.RandomContrast``/``RandomBrightness`` because
     it must draw from the per-batch stateless seed (reproducible runs) and adds gamma, which
@@ -162,7 +178,8 @@ def photometric_batch(  # noqa: ANN201
     n = tf.shape(photos)[0]
     u = tf.random.stateless_uniform([n, 4], seed=seed, minval=-1.0, maxval=1.0)
     per_image = lambda v: v[:, None, None, None]  # noqa: E731
-    x = tf.pow(tf.maximum(photos, 1e-6), per_image(tf.exp(tf.math.log(gamma) * u[:, 0])))
+    x = colour_cast_batch(photos, seed + tf.constant([0, 2], seed.dtype), cast) if cast else photos
+    x = tf.pow(tf.maximum(x, 1e-6), per_image(tf.exp(tf.math.log(gamma) * u[:, 0])))
     grey = tf.reduce_mean(x, axis=3, keepdims=True)
     x = grey + (x - grey) * per_image(1.0 + saturation * u[:, 1])
     mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
@@ -193,12 +210,14 @@ def augment(  # noqa: ANN201
     paste_ids: Sequence[int] = (),
     photo_share: float = 1.0,
     min_zoom: float = 1.0,
+    colour_cast: float = 0.0,
 ):  # fmt: skip
     """``dataset`` of (photos, ids) batches with the augmentation of ``mode`` mapped over it;
     the zoom modes zoom by ``min_zoom`` to ``max_zoom``; with ``crop_size``, random-scale
     windows of that size (scales up to ``max_zoom``); with ``paste_ids``, those classes' pixels
     pasted from the next image (:func:`paste_batch`); ``photo_share``: the share of photos the
-    photometric modes change."""
+    photometric modes change, ``colour_cast`` the strength of their white-balance change (0:
+    none)."""
     if check_mode(mode) != "none":
         dataset = _per_batch(dataset, seed * FLIP_SEED_STRIDE, seed, flip_batch)
     if crop_size:
@@ -223,6 +242,6 @@ def augment(  # noqa: ANN201
     if mode in PHOTO_MODES:
         dataset = _per_batch(
             dataset, seed * PHOTO_SEED_STRIDE + 3, seed,
-            lambda p, i, s: (photometric_batch(p, s, share=photo_share), i),
+            lambda p, i, s: (photometric_batch(p, s, share=photo_share, cast=colour_cast), i),
         )  # fmt: skip
     return dataset.prefetch(tf.data.AUTOTUNE)

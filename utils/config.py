@@ -41,7 +41,7 @@ NUMBER_FIELDS = {
     "lovasz_weight": {"minimum": 0}, "hard_pixels": {"minimum": 0, "maximum": 0.99},
     "rare_repeat": {"minimum": 0, "maximum": 1}, "weight_decay": {"minimum": 0},
     "early_share": {"minimum": 0, "maximum": 0.9}, "early_scale": {"above": 0, "maximum": 1},
-    "photo_share": {"minimum": 0, "maximum": 1},
+    "photo_share": {"minimum": 0, "maximum": 1}, "colour_cast": {"minimum": 0, "maximum": 1},
 }  # fmt: skip
 
 
@@ -68,6 +68,7 @@ class TrainConfig:
     max_zoom: float = 1.5
     min_zoom: float = 1.0  # below 1: the zoom modes also shrink photos into a void frame
     photo_share: float = 1.0  # the share of photos the photometric modes change (per image)
+    colour_cast: float = 0.0  # > 0: the photometric modes also change white balance (augment)
     class_weights: str = "sqrt"  # none | median (median frequency) | sqrt (inverse sqrt frequency)
     dice_weight: float = -1.0  # soft Dice term added to the cross-entropy; < 0: the variant's own
     lovasz_weight: float = 0.0  # Lovasz-softmax term added too (utils.losses)

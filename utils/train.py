@@ -95,7 +95,8 @@ def prepare(
         limits = tone.tone_limits(train_ds)  # before augmentation, from the filled cache
     paste = rims.class_ids_of(cfg.paste_classes, mapping.class_names)
     train_ds = augment.augment(train_ds, cfg.augment, cfg.seed, cfg.max_zoom, cfg.crop_size,
-                               paste, cfg.photo_share, cfg.min_zoom)  # fmt: skip
+                               paste, cfg.photo_share, cfg.min_zoom,
+                               cfg.colour_cast)  # fmt: skip
     prep = Prepared(train_ds, val_ds, train_files, val_files, counts, weights, cfg.batch_size,
                     tone_limits=limits)  # fmt: skip
     if cfg.early_share:  # the same files and recipe at the small size (utils.progressive)
