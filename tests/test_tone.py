@@ -83,10 +83,11 @@ def test_tone_limits_are_percentiles_of_the_training_photos() -> None:
     levels = np.linspace(0.01, 0.99, 200)
     batches = [(grey(np.broadcast_to(v, (1, 8, 8))), None) for v in levels]
     limits = tone.tone_limits(batches)
-    assert set(limits) == set(tone.LIMIT_NAMES)
+    assert set(limits) == set(tone.LIMIT_NAMES + tone.COLOUR_LIMIT_NAMES)
     for key, pct in [("dark", 1), ("dark_target", 5), ("bright", 99), ("bright_target", 95)]:
         assert limits[key] == pytest.approx(np.percentile(levels, pct), abs=1e-3), key
     assert limits["flat"] == limits["flat_target"] == 0.0  # every photo is one grey
+    assert all(limits[k] == pytest.approx(0.0, abs=1e-3) for k in tone.COLOUR_LIMIT_NAMES)
     with pytest.raises(ValueError, match="no photos"):
         tone.tone_limits([])
 
@@ -94,7 +95,7 @@ def test_tone_limits_are_percentiles_of_the_training_photos() -> None:
 def test_tone_guard_layer_corrects_at_inference_only_and_saves_its_limits(tmp_path: Path) -> None:
     net = model.build_unet(3, (16, 16), "model1", widths=(4,), bridge=4, tone_guard=True)
     guard = model.tone_guard_of(net)
-    assert guard is not None and guard.limits() == tone.OFF  # until set: nobody corrected
+    assert guard.limits() == {k: tone.OFF[k] for k in tone.LIMIT_NAMES}  # until set: no change
     assert (
         model.tone_guard_of(model.build_unet(3, (16, 16), "model1", widths=(4,), bridge=4)) is None
     )
@@ -119,3 +120,72 @@ def test_model2_has_the_guard_and_configs_from_before_it_build_without() -> None
     assert model.tone_guard_of(model.build_from_config(old)) is None  # old weights files load
     new = {**old, "architecture": {**old["architecture"], "tone_guard": True}}
     assert model.tone_guard_of(model.build_from_config(new)) is not None
+    assert not model.tone_guard_of(model.build_from_config(new)).colour  # its weights: 6 limits
+    both = {**old, "architecture": {**new["architecture"], "colour_guard": True}}
+    assert model.tone_guard_of(model.build_from_config(both)).colour
+    assert model.SPECS["model2"].colour_guard
+    with pytest.raises(ValueError, match="colour_guard=True needs tone_guard=True"):
+        model.build_unet(3, (16, 16), "model1", widths=(4,), bridge=4, colour_guard=True)
+
+
+COLOUR = {"red_low": -0.1, "red_low_target": -0.05, "red_high": 0.1, "red_high_target": 0.05,
+          "blue_low": -0.1, "blue_low_target": -0.05, "blue_high": 0.1,
+          "blue_high_target": 0.05}  # fmt: skip
+
+
+def cast(photos: np.ndarray, red: float, blue: float) -> np.ndarray:
+    """``photos`` with red and blue scaled (a camera's white balance)."""
+    return (photos * np.array([red, 1.0, blue], np.float32)).astype(np.float32)
+
+
+def colour_of(photos: np.ndarray) -> np.ndarray:
+    return np.stack([np.asarray(v) for v in tone.photo_colour(photos)], axis=-1)
+
+
+def test_photo_colour_reads_red_and_blue_against_green() -> None:
+    photos = np.broadcast_to(np.array([0.4, 0.5, 0.3], np.float32), (1, 4, 4, 3))
+    np.testing.assert_allclose(colour_of(photos), [[np.log(0.8), np.log(0.6)]], atol=1e-6)
+
+
+def test_a_colour_cast_beyond_the_limits_is_balanced_and_brightness_kept() -> None:
+    photos = ramp(0.1, 0.6, batch=3)
+    photos = np.concatenate([photos[:1], cast(photos[1:2], 1.3, 0.75), cast(photos[2:], 0.8, 1.2)])
+    limits = {**LIMITS, "flat": 0.0, "dark": 0.0, "bright": 1.0, **COLOUR}
+    out = np.asarray(tone.guard(photos, limits))
+    assert np.array_equal(out[0], photos[0])  # neutral: within the limits, unchanged
+    np.testing.assert_allclose(colour_of(out[1:]), [[0.05, -0.05], [-0.05, 0.05]], atol=2e-3)
+    luma = lambda x: (x * np.array(tone.LUMA, np.float32)).sum(-1).mean()  # noqa: E731
+    for before, after in zip(photos[1:], out[1:], strict=True):
+        assert luma(after) == pytest.approx(luma(before), rel=0.03)  # gains on unequal channels
+    assert np.array_equal(np.asarray(tone.guard(photos, tone.OFF)), photos)  # off: untouched
+    # without colour limits (a guard saved before them) the cast passes
+    assert np.array_equal(
+        np.asarray(
+            tone.guard(
+                photos[1:2],
+                {**limits, **{k: v for k, v in tone.OFF.items() if k in tone.COLOUR_LIMIT_NAMES}},
+            )
+        ),
+        photos[1:2],
+    )
+
+
+def test_colour_guard_layer_has_and_saves_the_colour_limits(tmp_path: Path) -> None:
+    net = model.build_unet(
+        3, (16, 16), "model1", widths=(4,), bridge=4, tone_guard=True, colour_guard=True
+    )
+    guard = model.tone_guard_of(net)
+    assert set(guard.limits()) == set(tone.LIMIT_NAMES + tone.COLOUR_LIMIT_NAMES)
+    with pytest.raises(ValueError, match="red_high"):
+        guard.set_limits(LIMITS)  # the tone limits alone do not do
+    guard.set_limits({**LIMITS, **COLOUR})
+    warm = cast(ramp(0.1, 0.6), 1.3, 0.75)
+    np.testing.assert_allclose(
+        np.asarray(guard(warm)), np.asarray(tone.guard(warm, {**LIMITS, **COLOUR})), atol=1e-6
+    )
+    net.save(tmp_path / "m.keras")
+    loaded = model.tone_guard_of(keras.models.load_model(tmp_path / "m.keras", compile=False))
+    assert loaded.colour and loaded.limits() == {**LIMITS, **COLOUR}
+    tone_only = model.build_unet(3, (16, 16), "model1", widths=(4,), bridge=4, tone_guard=True)
+    model.tone_guard_of(tone_only).set_limits({**LIMITS, **COLOUR})  # extra limits: ignored
+    assert model.tone_guard_of(tone_only).limits() == LIMITS

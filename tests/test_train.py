@@ -457,6 +457,28 @@ def test_photo_share_leaves_the_other_photos_as_taken() -> None:
         train.TrainConfig(photo_share=1.5).check()
 
 
+def test_colour_cast_changes_white_balance_not_brightness() -> None:
+    """``colour_cast``: per photo, red, green and blue scaled by gains within [1/(1+c), 1+c]
+    (before their luma-weighted mean is divided out): the photo's brightness stays; 0 changes
+    nothing and draws nothing (the photometric change of the recipes before it, unchanged)."""
+    import tensorflow as tf
+
+    grey = np.full((64, 4, 4, 3), 0.5, np.float32)
+    seed = tf.constant([5, 6], tf.int64)
+    out = augment.colour_cast_batch(tf.constant(grey), seed, 0.25).numpy()[:, 0, 0]
+    luma = np.asarray(augment.LUMA, np.float32)
+    np.testing.assert_allclose(out @ luma, 0.5, atol=1e-5)  # brightness kept
+    red_blue = np.log(out[:, 0] / out[:, 2])
+    assert red_blue.min() < -0.2 and red_blue.max() > 0.2  # warmer and cooler photos
+    assert np.abs(red_blue).max() <= 2 * np.log(1.25) + 1e-5
+    photos = np.random.default_rng(3).uniform(0.2, 0.8, (8, 8, 8, 3)).astype(np.float32)
+    plain = augment.photometric_batch(tf.constant(photos), seed).numpy()
+    assert np.array_equal(augment.photometric_batch(tf.constant(photos), seed, cast=0.0), plain)
+    assert not np.allclose(augment.photometric_batch(tf.constant(photos), seed, cast=0.25), plain)
+    with pytest.raises(ValueError, match="colour_cast"):
+        train.TrainConfig(colour_cast=-0.1).check()
+
+
 def test_photo_zoom_mode_zooms_then_changes_exposure() -> None:
     """``photo_zoom`` is ``photo`` with ``full``'s zoom: the same flips and exposure draws, some
     images zoomed (exact ids); "full" stays flip, zoom and jitter from one stream."""

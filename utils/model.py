@@ -108,6 +108,8 @@ class UNetSpec:
     # so every block starts as its shortcut and the network as a shallow one (Goyal et al. 2017)
     tone_guard: bool = False  # a first layer that brings photos darker, brighter or flatter than
     # any trained on back within the training photos' tones, at inference (``utils.tone``)
+    colour_guard: bool = False  # the tone guard also brings back photos whose colour balance
+    # (white balance) lies outside the training photos'
 
     @property
     def fused_bn(self) -> bool:
@@ -125,6 +127,7 @@ SPECS = {
         stem_stride=2,
         separable=True,
         tone_guard=True,
+        colour_guard=True,
     ),
 }
 # Model 2 before the strided stem (the GPU 256 px run and earlier results were measured with it).
@@ -160,6 +163,8 @@ def check_spec(spec: UNetSpec) -> UNetSpec:
         raise ValueError(f"upsampling must be 'bilinear' or 'transpose', got {spec.upsampling!r}")
     if spec.dilation not in (1, 2, 3, 4):
         raise ValueError(f"dilation must be 1, 2, 3 or 4, got {spec.dilation!r}")
+    if spec.colour_guard and not spec.tone_guard:
+        raise ValueError("colour_guard=True needs tone_guard=True (the colour is in its layer)")
     if not spec.widths or min(spec.widths) < 1 or spec.bridge < 1:
         raise ValueError(f"widths and bridge must be positive, got {spec.widths}, {spec.bridge}")
     return spec
@@ -236,7 +241,8 @@ def build_unet(
     if h is not None and (h % factor or w % factor):
         raise ValueError(f"input size {h}x{w} is not divisible by {factor} (stem and encoder)")
     photos = keras.Input((h, w, 3), name="photo")
-    photo = ToneGuard(name=TONE_GUARD)(photos) if spec.tone_guard else photos
+    guard = ToneGuard(colour=spec.colour_guard, name=TONE_GUARD) if spec.tone_guard else None
+    photo = guard(photos) if guard else photos
     photo = photo if spec.inputs == "scaled" else PhotoStandardization(name="standardized")(photo)
     x = photo
     if spec.stem_stride > 1:
@@ -343,8 +349,8 @@ def load_trained(model_dir: str | os.PathLike) -> tuple[keras.Model, ColourMappi
 
 def build_from_config(config: dict) -> keras.Model:
     """An untrained model with the architecture recorded in a config dict (one recorded before
-    the tone guard existed has none: its weights files hold no limits)."""
-    arch = {"tone_guard": False, **config.get("architecture", {})}
+    the tone guard (its colour limits) existed has none: its weights files hold no limits)."""
+    arch = {"tone_guard": False, "colour_guard": False, **config.get("architecture", {})}
     return build_unet(config["num_classes"], config["input_size"], config["variant"], **arch)
 
 
