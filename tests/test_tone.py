@@ -158,6 +158,15 @@ def test_a_colour_cast_beyond_the_limits_is_balanced_and_brightness_kept() -> No
     for before, after in zip(photos[1:], out[1:], strict=True):
         assert luma(after) == pytest.approx(luma(before), rel=0.03)  # gains on unequal channels
     assert np.array_equal(np.asarray(tone.guard(photos, tone.OFF)), photos)  # off: untouched
+    # a photo the tone limits correct is not judged on its colour (a gamma moves it too)
+    dark_warm = photos[1:2] ** 2.5
+    tone_only = {k: v for k, v in limits.items() if k in tone.LIMIT_NAMES}
+    dark_limits = {**limits, "dark": 0.2, "dark_target": 0.25}
+    np.testing.assert_array_equal(
+        np.asarray(tone.guard(dark_warm, dark_limits)),
+        np.asarray(tone.guard(dark_warm, {**tone_only, "dark": 0.2, "dark_target": 0.25})),
+    )
+    assert not np.allclose(np.asarray(tone.guard(dark_warm, dark_limits)), dark_warm, atol=0.01)
     # without colour limits (a guard saved before them) the cast passes
     assert np.array_equal(
         np.asarray(

