@@ -242,6 +242,7 @@ def add_recipe_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--min-zoom", type=float, help="the zoom modes' least zoom (< 1: shrink)")
     ap.add_argument("--max-zoom", type=float, help="the zoom modes' largest zoom (1.5)")
     ap.add_argument("--photo-share", type=float, help="share of photos changed in colour (1: all)")
+    ap.add_argument("--colour-cast", type=float, help="photometric modes' white balance (0: none)")
     ap.add_argument("--class-weights", choices=losses.CLASS_WEIGHT_METHODS, default=None)
     ap.add_argument("--dice", type=float, dest="dice_weight", help="Dice weight (model 1: 1, 2: 2)")
     ap.add_argument("--lovasz", type=float, dest="lovasz_weight", help="weight of a Lovasz term")
