@@ -1,4 +1,4 @@
-"""Robustness to other cameras: held-out mIoU of trained models on darker and flatter photos.
+"""Robustness to other cameras: held-out mIoU of trained models on darker, flatter, tinted photos.
 
 The series is also judged on street photos from another camera, where dark and low-contrast
 photos are read badly. Those photos are not here, so this benchmark makes the held-out cities
@@ -10,7 +10,9 @@ each model at native resolution (``utils.evaluate.confusion_matrices``' protocol
 - ``dim``: half the brightness;
 - ``flat``: half the contrast around each photo's mean (haze, a cheap lens);
 - ``dark_flat``: gamma 2, then half the contrast;
-- ``bright``: gamma 1/2 (mid grey 0.5 -> 0.71: an over-exposed camera).
+- ``bright``: gamma 1/2 (mid grey 0.5 -> 0.71: an over-exposed camera);
+- ``warm``: red x1.2, blue x0.8 (another camera's white balance, or a warmer light);
+- ``cool``: red x0.8, blue x1.2.
 
 The changed photos are rounded to 8 bits, as a camera writes them (a dark photo keeps fewer
 shades in its shadows; before 2026-12-07 the bench scored them unrounded). Each model is scored

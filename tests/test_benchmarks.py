@@ -114,6 +114,9 @@ def test_robustness_conditions() -> None:
     assert std(rob.CONDITIONS["flat"](x)) < 0.6 * std(x)
     assert mean(rob.CONDITIONS["flat"](x)) == pytest.approx(mean(x), abs=1e-5)
     assert mean(rob.CONDITIONS["bright"](x)) > 1.1 * mean(x)
+    warm, cool = (np.asarray(rob.CONDITIONS[c](x)).mean(axis=(0, 1, 2)) for c in ("warm", "cool"))
+    assert warm[0] > 1.1 * warm[1] and warm[2] < 0.9 * warm[1]  # redder, less blue than green
+    assert cool[0] < 0.9 * cool[1] and cool[2] > 1.1 * cool[1]
     levels = rob.eight_bit(x).numpy() * 255.0
     np.testing.assert_allclose(levels, np.round(levels), atol=1e-3)  # as a camera writes them
     assert float(tf.reduce_max(tf.abs(rob.eight_bit(x) - x))) <= 0.5 / 255 + 1e-6

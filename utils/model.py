@@ -16,8 +16,8 @@ for less time than plain ones at 32-96 (0.45 M parameters against 1.46 M): more 
 the bridge (or the image's mean alone), a stride-4 stem for 256 px input, a refine block at the
 input size (``full_res``), a pixel-shuffle head (``head``), photos standardized one by one
 (``inputs``; the custom layers are in ``utils.layers``, the blocks in ``utils.blocks``),
-a first layer that brings photos of tones no training photo had back within them (``tone_guard``,
-on for model 2: ``utils.tone``),
+a first layer that brings photos of tones (and colour balances: ``colour_guard``) no training
+photo had back within them (``tone_guard``, both on for model 2: ``utils.tone``),
 additive skips (``skip``) and squeeze-and-excitation (``attention``). Every batch norm runs
 on TensorFlow's fused kernel (``batch_norm="fused"``, ``utils.layers.FusedBatchNormalization``):
 Keras 3's own layer, the same arithmetic, took 39 % of model 2's step. Built for input size
