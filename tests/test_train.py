@@ -659,6 +659,9 @@ def test_model2_learns_on_the_synthetic_sample(
     assert model.tone_guard_of(result.model).limits() == limits
     assert limits["dark"] <= limits["dark_target"] < limits["bright_target"] <= limits["bright"]
     assert 0.0 < limits["flat"] <= limits["flat_target"]
+    for c in ("red", "blue"):  # model 2 guards the colour balance too
+        ends = [limits[f"{c}_{k}"] for k in ("low", "low_target", "high_target", "high")]
+        assert ends == sorted(ends), c
 
 
 class Interrupt(keras.callbacks.Callback):
