@@ -40,10 +40,15 @@ OFF = {  # no photo corrected
 }
 
 
+def _sampled(photos):  # noqa: ANN001, ANN202
+    """The pixels a photo's tone and colour are read on (:data:`TONE_STRIDE`), as float32."""
+    return ops.cast(photos[:, ::TONE_STRIDE, ::TONE_STRIDE, :], "float32")
+
+
 def photo_tone(photos):  # noqa: ANN001, ANN201 - (B, H, W, 3) -> ((B,), (B,)) tensors
     """Each photo's median brightness (luma, 0-1) and the standard deviation of its brightness
     (its contrast), from photos (B, H, W, 3) in [0, 1]."""
-    x = ops.cast(photos[:, ::TONE_STRIDE, ::TONE_STRIDE, :], "float32")
+    x = _sampled(photos)
     luma = ops.sum(x * ops.convert_to_tensor(LUMA, "float32"), axis=-1)
     flat = ops.reshape(luma, (ops.shape(luma)[0], -1))
     return ops.median(flat, axis=1), ops.std(flat, axis=1)
@@ -52,7 +57,7 @@ def photo_tone(photos):  # noqa: ANN001, ANN201 - (B, H, W, 3) -> ((B,), (B,)) t
 def photo_colour(photos):  # noqa: ANN001, ANN201 - (B, H, W, 3) -> ((B,), (B,)) tensors
     """Each photo's colour balance: log(mean red / mean green) and log(mean blue / mean green),
     from photos (B, H, W, 3) in [0, 1] (grey-world: a camera's white balance moves both)."""
-    x = ops.cast(photos[:, ::TONE_STRIDE, ::TONE_STRIDE, :], "float32")
+    x = _sampled(photos)
     m = ops.log(ops.maximum(ops.mean(x, axis=(1, 2)), 1e-3))
     return m[:, 0] - m[:, 1], m[:, 2] - m[:, 1]
 
@@ -110,9 +115,9 @@ def guard(photos, limits: dict):  # noqa: ANN001, ANN201 - (B, H, W, 3) tensor
     )
     gamma = ops.log(target) / ops.log(median)  # median ** gamma == target; 1 where unchanged
     x = ops.where(per_photo(gamma) != 1.0, ops.power(ops.maximum(x, 1e-6), per_photo(gamma)), x)
-    toned = per_photo(ops.logical_or(stretch > 1.0, gamma != 1.0))
     if not all(k in limits for k in COLOUR_LIMIT_NAMES):
         return x
+    toned = per_photo(ops.logical_or(stretch > 1.0, gamma != 1.0))
     return ops.where(toned, x, balance(x, limits))
 
 
