@@ -341,6 +341,14 @@ RECIPES["wide128_prog_zoom_dice2_lr8e3_linear_cast"] = {
     **RECIPES["wide128_prog_zoom_dice2_lr8e3_linear"],
     "colour_cast": 0.25,
 }
+# the default with height-driven attention before the class scores (HANet, Choi et al. 2020):
+# the last decoder level's channels gated row by row from the rows' mean features and their
+# height, since street scenes sort their classes by height (sky, building, car, road, and the
+# road against the sidewalk); a few multiply-adds per row
+RECIPES["wide128_prog_zoom_dice2_lr8e3_linear_height"] = {
+    **RECIPES["wide128_prog_zoom_dice2_lr8e3_linear"],
+    "architecture": {"height_attention": True},
+}
 # every recipe above that names no Dice weight was measured with 1, model 2's default until the
 # Dice-2 screens (now 2: utils.config.VARIANT_DEFAULTS); pinned so that they reproduce. Every
 # recipe before the ``kerasbn`` pair was measured with Keras' batch norm: their arithmetic is the

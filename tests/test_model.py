@@ -401,3 +401,47 @@ def test_batch_norm_choice_builds_the_same_model(tmp_path: Path) -> None:
                                atol=1e-5)  # fmt: skip
     with pytest.raises(ValueError, match="batch_norm must be one of"):
         model.build_unet(5, (64, 64), "model2", batch_norm="sync")
+
+
+def test_row_profile_gives_each_rows_mean_and_its_height() -> None:
+    """``RowProfile``: (B, H, W, C) -> (B, H, 1, C + 1), each row's mean features and its height
+    from -1 (top) to 1 (bottom), for any H (multi-scale TTA's photos too)."""
+    x = np.random.default_rng(0).random((2, 5, 7, 3), dtype=np.float32)
+    out = np.asarray(layers.RowProfile()(x))
+    assert out.shape == (2, 5, 1, 4)
+    np.testing.assert_allclose(out[..., :3], x.mean(axis=2, keepdims=True), atol=1e-6)
+    np.testing.assert_allclose(out[0, :, 0, 3], [-1.0, -0.5, 0.0, 0.5, 1.0], atol=1e-6)
+    np.testing.assert_array_equal(out[1, ..., 3], out[0, ..., 3])
+
+
+def test_height_attention_gates_each_row_by_its_content_and_height(tmp_path: Path) -> None:
+    """``height_attention``: the last decoder level's channels are scaled row by row by gates in
+    (0, 1); two rows of the same features get different gates at different heights, a change
+    at a row's far end reaches its first cell (3x3 convolutions alone do not); gradients reach
+    the gate; any size; the model saves and loads back."""
+    features = keras.Input((16, 8, 6))
+    gated = blocks.height_attention(features, "rows")
+    net = keras.Model(features, gated)
+    gate_net = keras.Model(features, net.get_layer("rows_gate").output)
+    same_rows = np.ones((1, 16, 8, 6), np.float32)  # every row alike: only the height differs
+    gates = np.asarray(gate_net(same_rows))
+    assert gates.shape == (1, 4, 1, 6) and 0 < gates.min() <= gates.max() < 1
+    assert np.abs(gates[0, 1] - gates[0, 2]).max() > 1e-4  # inner rows: no padding between
+    rng = np.random.default_rng(0)
+    photo = rng.random((1, 64, 64, 3), dtype=np.float32)
+    changed = photo.copy()
+    changed[:, 20:24, 48:] = 0.0  # the far right of four rows
+    kw = dict(widths=(8, 16), bridge=16)
+    for on in (False, True):
+        unet = model.build_unet(5, (None, None), "model1", height_attention=on, **kw)
+        out = [np.asarray(unet(p))[0, 21, 0] for p in (photo, changed)]
+        assert (np.abs(out[0] - out[1]).max() > 1e-6) == on, on
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(unet(photo, training=True)))
+    kernel = unet.get_layer("height_attention_gate").kernel
+    assert float(tf.reduce_max(tf.abs(tape.gradient(loss, kernel)))) > 0.0
+    for size in ((32, 64), (96, 160)):  # small-photo epochs, and multi-scale TTA's larger photos
+        assert unet(np.zeros((1, *size, 3), "float32")).shape == (1, *size, 5)
+    unet.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "m.keras")(photo), unet(photo),
+                               atol=1e-5)  # fmt: skip

@@ -10,12 +10,13 @@ from collections.abc import Sequence
 
 from keras import layers
 
-from utils.layers import FusedBatchNormalization, ImageMean
+from utils.layers import FusedBatchNormalization, ImageMean, RowProfile
 
 BN_MOMENTUM = 0.9  # Keras default 0.99 lags far behind in short runs (a few hundred steps)
 # Context at the bridge: pooled over these bins (cells per side), each seen by every cell.
 CONTEXT_BINS = {"ppm": (1, 2, 4), "image": (1,)}  # "image": the mean alone, any input size
 SE_RATIO = 4  # squeeze-and-excitation: channels of the gate's hidden layer = width / 4
+HEIGHT_POOL = 4  # height-driven attention: rows averaged in groups of 4 (HANet's coarse rows)
 
 
 def conv3(filters: int, name: str, separable: bool = False, dilation: int = 1) -> layers.Layer:
@@ -90,6 +91,25 @@ def squeeze_excite(x, name: str, ratio: int = SE_RATIO):  # noqa: ANN001, ANN201
     g = layers.Conv2D(max(channels // ratio, 8), 1, activation="relu", name=f"{name}_se_reduce")(g)
     g = layers.Conv2D(channels, 1, activation="sigmoid", name=f"{name}_se_gate")(g)
     return layers.Multiply(name=f"{name}_se")([x, g])
+
+
+def height_attention(x, name: str, ratio: int = SE_RATIO):  # noqa: ANN001, ANN201
+    """Height-driven attention (HANet, Choi et al. 2020): every channel of every row of ``x``
+    scaled by a gate in (0, 1) computed from the rows' mean features and their height in the
+    image (``{name}_rows``: :class:`~utils.layers.RowProfile`, averaged over groups of
+    ``HEIGHT_POOL`` rows), by two convolutions over 3 rows (to ``channels // ratio`` + ReLU,
+    back + sigmoid), then upsampled to every row. Street scenes sort their classes by height
+    (sky, building, car, road); a few multiply-adds per row and channel. The input's height
+    must be a multiple of ``HEIGHT_POOL``."""
+    channels = int(x.shape[-1])
+    g = RowProfile(name=f"{name}_rows")(x)
+    g = layers.AveragePooling2D((HEIGHT_POOL, 1), name=f"{name}_pool")(g)
+    g = layers.Conv2D(
+        max(channels // ratio, 8), (3, 1), padding="same", activation="relu", name=f"{name}_reduce"
+    )(g)
+    g = layers.Conv2D(channels, (3, 1), padding="same", activation="sigmoid", name=f"{name}_gate")(g)
+    g = layers.UpSampling2D((HEIGHT_POOL, 1), interpolation="bilinear", name=f"{name}_up")(g)
+    return layers.Multiply(name=name)([x, g])
 
 
 def conv_block(  # noqa: ANN202

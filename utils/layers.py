@@ -110,3 +110,22 @@ class FusedBatchNormalization(layers.BatchNormalization):
         for moving, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
             moving.assign(moving * m + ops.cast(batch, moving.dtype) * (1.0 - m))
         return y
+
+
+@keras.saving.register_keras_serializable(package="cityscapes_unet")
+class RowProfile(layers.Layer):
+    """Each row's mean features and its height in the image: (B, H, W, C) -> (B, H, 1, C + 1),
+    the last channel running from -1 (top row) to 1 (bottom row) whatever H is. The input of a
+    height-driven attention (``utils.blocks.height_attention``); Keras has no layer that pools
+    over one axis alone or adds a coordinate channel (CoordConv)."""
+
+    def call(self, x):  # noqa: ANN001, ANN201
+        rows = ops.mean(x, axis=2, keepdims=True)
+        h = ops.shape(x)[1]
+        height = ops.linspace(-1.0, 1.0, h, dtype=rows.dtype)
+        height = ops.broadcast_to(ops.reshape(height, (1, -1, 1, 1)), ops.shape(rows)[:3] + (1,))
+        return ops.concatenate([rows, height], axis=-1)
+
+    def compute_output_shape(self, shape: tuple) -> tuple:
+        b, h, _, c = shape
+        return (b, h, 1, c and c + 1)

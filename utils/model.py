@@ -50,6 +50,7 @@ from utils.blocks import (
     batch_norm,
     conv_block,
     conv_bn_relu,
+    height_attention,
     pyramid_pooling,
     strided_conv,
 )
@@ -110,6 +111,8 @@ class UNetSpec:
     # any trained on back within the training photos' tones, at inference (``utils.tone``)
     colour_guard: bool = False  # the tone guard also brings back photos whose colour balance
     # (white balance) lies outside the training photos'
+    height_attention: bool = False  # the last decoder level's channels gated row by row from
+    # the rows' mean features and their height in the image (HANet; ``utils.blocks``)
 
     @property
     def fused_bn(self) -> bool:
@@ -264,6 +267,8 @@ def build_unet(
         project = spec.skip != "add"  # an added skip is already the block's width
         width = spec.widths[i - 1]
         x = _block(x, width, f"decoder_{i}", spec, project)
+    if spec.height_attention:
+        x = height_attention(x, "height_attention")
     if spec.stem_stride == 4:  # back to half size, with the first stem conv's detail
         x = layers.UpSampling2D(2, interpolation="bilinear", name="up_refine")(x)
         x = layers.Concatenate(name="skip_refine")([x, half])
