@@ -104,10 +104,10 @@ def height_attention(x, name: str, ratio: int = SE_RATIO):  # noqa: ANN001, ANN2
     channels = int(x.shape[-1])
     g = RowProfile(name=f"{name}_rows")(x)
     g = layers.AveragePooling2D((HEIGHT_POOL, 1), name=f"{name}_pool")(g)
-    g = layers.Conv2D(
-        max(channels // ratio, 8), (3, 1), padding="same", activation="relu", name=f"{name}_reduce"
-    )(g)
-    g = layers.Conv2D(channels, (3, 1), padding="same", activation="sigmoid", name=f"{name}_gate")(g)
+    rows = dict(kernel_size=(3, 1), padding="same")  # over 3 neighbouring rows
+    hidden = max(channels // ratio, 8)
+    g = layers.Conv2D(hidden, **rows, activation="relu", name=f"{name}_reduce")(g)
+    g = layers.Conv2D(channels, **rows, activation="sigmoid", name=f"{name}_gate")(g)
     g = layers.UpSampling2D((HEIGHT_POOL, 1), interpolation="bilinear", name=f"{name}_up")(g)
     return layers.Multiply(name=name)([x, g])
 
