@@ -18,7 +18,8 @@ input size (``full_res``), a pixel-shuffle head (``head``), photos standardized 
 (``inputs``; the custom layers are in ``utils.layers``, the blocks in ``utils.blocks``),
 a first layer that brings photos of tones (and colour balances: ``colour_guard``) no training
 photo had back within them (``tone_guard``, both on for model 2: ``utils.tone``),
-additive skips (``skip``) and squeeze-and-excitation (``attention``). Every batch norm runs
+additive skips (``skip``), squeeze-and-excitation (``attention``) and height-driven attention
+before the class scores (``height_attention``). Every batch norm runs
 on TensorFlow's fused kernel (``batch_norm="fused"``, ``utils.layers.FusedBatchNormalization``):
 Keras 3's own layer, the same arithmetic, took 39 % of model 2's step. Built for input size
 ``(None, None)``, a UNet takes any multiple of ``input_divisor`` (training on crops, scoring
