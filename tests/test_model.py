@@ -445,3 +445,5 @@ def test_height_attention_gates_each_row_by_its_content_and_height(tmp_path: Pat
     unet.save(tmp_path / "m.keras")
     np.testing.assert_allclose(keras.models.load_model(tmp_path / "m.keras")(photo), unet(photo),
                                atol=1e-5)  # fmt: skip
+    with pytest.raises(ValueError, match="height_attention pools rows in groups of 4"):
+        model.build_unet(5, (None, None), "model1", widths=(8,), bridge=8, height_attention=True)

@@ -48,6 +48,7 @@ from keras import layers
 from utils import runio
 from utils.blocks import (
     CONTEXT_BINS,
+    HEIGHT_POOL,
     batch_norm,
     conv_block,
     conv_bn_relu,
@@ -169,6 +170,9 @@ def check_spec(spec: UNetSpec) -> UNetSpec:
         raise ValueError(f"dilation must be 1, 2, 3 or 4, got {spec.dilation!r}")
     if spec.colour_guard and not spec.tone_guard:
         raise ValueError("colour_guard=True needs tone_guard=True (the colour is in its layer)")
+    if spec.height_attention and 2 ** len(spec.widths) % HEIGHT_POOL:
+        raise ValueError(f"height_attention pools rows in groups of {HEIGHT_POOL}: it needs at "
+                         f"least 2 encoder levels, got widths {spec.widths}")  # fmt: skip
     if not spec.widths or min(spec.widths) < 1 or spec.bridge < 1:
         raise ValueError(f"widths and bridge must be positive, got {spec.widths}, {spec.bridge}")
     return spec
