@@ -145,8 +145,14 @@ def test_epochs_that_fit() -> None:
     assert budget.epochs_that_fit(100, 20, 5, done=4, planned=10, most=15) == 15
     assert budget.epochs_that_fit(100, 20, 5, done=4, planned=10, most=30) == 20
     assert budget.epochs_that_fit(100, 40, 10, done=4, planned=10, most=15) == 10  # as planned
-    # early (``most`` given) the plan is fitted to the budget itself, later within the tolerance
-    assert budget.epochs_that_fit(100, 40, 10.4, done=4, planned=10, most=15) == 9
+    # early (``most`` given) the plan is fitted to the budget itself: the count that ends nearest
+    # it (5.8 epochs of 10.4 s are left: 6, ending at 102 s; 5.5 of 11 s: 5, at 95 s), but never
+    # past the tolerance (2.5 epochs of 40 s: 2, since 3 would end at 120 s; 4.5 of 13.2 s: 4,
+    # since 5 would end at 106 s); later, within it
+    assert budget.epochs_that_fit(100, 40, 10.4, done=4, planned=8, most=15) == 10
+    assert budget.epochs_that_fit(100, 40, 11, done=4, planned=10, most=15) == 9
+    assert budget.epochs_that_fit(100, 0, 40, done=0, planned=5, most=10) == 2
+    assert budget.epochs_that_fit(100, 40, 13.2, done=4, planned=10, most=15) == 8
     assert budget.epochs_that_fit(100, 40, 10.4, done=4, planned=10) == 10
     # later, back up towards a longer plan the run was cut from (``longest``), never past it
     assert budget.epochs_that_fit(100, 40, 10, done=4, planned=8) == 8
@@ -270,14 +276,15 @@ def test_budget_clock_lengthens_a_progressive_run_in_its_full_size_half(
     """Progressive resizing: 10 epochs planned in 10 minutes, the first 4 on small photos
     (30 s each), the 6 full-size ones at 80 s. Their pace is known from the second full-size
     epoch on, after 6 of the 10: still within the first half of the full-size epochs, so faster
-    ones (50 s) lengthen the run to what fits the budget (it kept the plan of 10 when the half
-    counted every epoch, leaving 3 of the 10 minutes unused); ones that speed up only in the
-    second half of the full-size epochs keep the plan, slower ones shorten it."""
+    ones (50 s) lengthen the run to the count that ends nearest the budget within the
+    tolerance (it kept the plan of 10 when the half counted every epoch, leaving 3 of the 10
+    minutes unused); ones that speed up only in the second half of the full-size epochs keep the
+    plan, slower ones shorten it."""
     faster = drive_clock(clock_now, [30.0] * 4 + [50.0] * 16, planned=10, ceiling=15, early=4)
-    assert faster == 13 and 4 * 30 + 9 * 50 <= 600 < 4 * 30 + 10 * 50
+    assert faster == 14 and 4 * 30 + 10 * 50 == 620 <= budget.TOLERANCE * 600  # not 13: 570
     late = drive_clock(
         clock_now, [30.0] * 4 + [80.0] * 4 + [40.0] * 12, planned=10, ceiling=15, early=4
     )
     assert late == 10
     slower = drive_clock(clock_now, [30.0] * 4 + [100.0] * 16, planned=10, ceiling=15, early=4)
-    assert slower == 8 and 4 * 30 + 4 * 100 <= 600 < 4 * 30 + 5 * 100  # and kept the budget
+    assert slower == 9 and 4 * 30 + 5 * 100 <= budget.TOLERANCE * 600  # within the tolerance
