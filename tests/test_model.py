@@ -403,6 +403,44 @@ def test_batch_norm_choice_builds_the_same_model(tmp_path: Path) -> None:
         model.build_unet(5, (64, 64), "model2", batch_norm="sync")
 
 
+def test_dense_pointwise_is_the_same_arithmetic(tmp_path: Path) -> None:
+    """``pointwise="dense"`` runs every 1x1 convolution (the separable blocks' second half, the
+    shortcuts, the class scores) as a Dense layer on the channel axis: the same parameters, and
+    with the 1x1 kernels reshaped the same predictions; it saves and loads; a config recorded
+    before the choice existed builds Keras' convolutions; an unknown choice is named."""
+    x = np.random.default_rng(0).random((2, 64, 64, 3), dtype=np.float32)
+    small = dict(widths=(8, 16), bridge=16, context="ppm")
+    conv = model.build_unet(5, (64, 64), "model2", pointwise="conv", **small)
+    dense = model.build_unet(5, (64, 64), "model2", pointwise="dense", **small)
+    assert conv.count_params() == dense.count_params()
+    assert isinstance(dense.get_layer("encoder_1_conv1"), keras.layers.Dense)
+    assert isinstance(dense.get_layer("encoder_1_conv1_dw"), keras.layers.DepthwiseConv2D)
+    assert isinstance(dense.get_layer("encoder_1_proj"), keras.layers.Dense)
+    assert isinstance(dense.get_layer("class_scores"), keras.layers.Dense)
+    assert not any(isinstance(ly, keras.layers.SeparableConv2D) for ly in dense.layers)
+    ones = [ly for ly in dense.layers if isinstance(ly, keras.layers.Conv2D)]
+    assert [ly.name for ly in ones] == ["stem_conv"]  # the stem's 3x3 on the photo stays
+    for ly in conv.layers:  # each separable layer is two there: ``{name}_dw`` and ``name``
+        split = isinstance(ly, keras.layers.SeparableConv2D)
+        targets = [dense.get_layer(f"{ly.name}_dw")] if split else []
+        targets.append(dense.get_layer(ly.name))
+        weights = [w for t in targets for w in t.get_weights()]
+        assert len(weights) == len(ly.get_weights())
+        shaped = [w.reshape(d.shape) for w, d in zip(ly.get_weights(), weights)]
+        for t in targets:
+            t.set_weights(shaped[: len(t.get_weights())])
+            shaped = shaped[len(t.get_weights()) :]
+    np.testing.assert_allclose(dense(x), conv(x), atol=1e-4)
+    dense.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "m.keras")(x), dense(x),
+                               atol=1e-5)  # fmt: skip
+    old = {"num_classes": 5, "input_size": [64, 64], "variant": "model2", "architecture": small}
+    assert isinstance(model.build_from_config(old).get_layer("encoder_1_conv1"),
+                      keras.layers.SeparableConv2D)  # fmt: skip
+    with pytest.raises(ValueError, match="pointwise must be one of"):
+        model.build_unet(5, (64, 64), "model2", pointwise="einsum")
+
+
 def test_row_profile_gives_each_rows_mean_and_its_height() -> None:
     """``RowProfile``: (B, H, W, C) -> (B, H, 1, C + 1), each row's mean features and its height
     from -1 (top) to 1 (bottom), for any H (multi-scale TTA's photos too)."""

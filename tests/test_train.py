@@ -110,6 +110,14 @@ def test_soft_dice_term() -> None:
         loss = losses.SegmentationLoss(4, dice_weight=1.0)(ids, logits)
     grad = np.abs(tape.gradient(loss, logits).numpy()).sum(-1)
     assert np.all(grad[valid] > 0) and np.all(grad[~valid] == 0)
+    # The same value as the textbook form on one-hot images (void masked out).
+    mask = valid[..., None].astype(np.float32)
+    probs = tf.nn.softmax(logits).numpy() * mask
+    truth = np.eye(4, dtype=np.float32)[safe] * mask
+    inter, sizes = (probs * truth).sum((0, 1, 2)), probs.sum((0, 1, 2)) + truth.sum((0, 1, 2))
+    present = truth.sum((0, 1, 2)) > 0
+    expected = 1 - ((2 * inter + 1) / (sizes + 1))[present].mean()
+    assert float(losses.soft_dice_loss(safe, logits, valid, 4)) == pytest.approx(expected, 1e-5)
     assert train.TrainConfig().dice_weight == 1.0  # model 1's, as measured
     assert train.TrainConfig(variant="model2").dice_weight == 2.0  # model 2's (Semantic_out_2)
     assert train.TrainConfig(variant="model2", dice_weight=0.0).dice_weight == 0.0  # a choice

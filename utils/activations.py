@@ -96,7 +96,7 @@ def sub_model(model: keras.Model, names: Sequence[str], with_logits: bool = Fals
         have = ", ".join(
             layer.name
             for layer in model.layers
-            if not layer.name.endswith(("_conv1", "_conv2", "_bn1", "_bn2", "_relu1"))
+            if not layer.name.endswith(("_conv1", "_conv2", "_dw", "_bn1", "_bn2", "_relu1"))
         )
         raise ValueError(f"model {model.name!r} has no layer {missing}; layers: {have}")
     outputs = [model.get_layer(n).output for n in names]

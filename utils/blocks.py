@@ -19,13 +19,37 @@ SE_RATIO = 4  # squeeze-and-excitation: channels of the gate's hidden layer = wi
 HEIGHT_POOL = 4  # height-driven attention: rows averaged in groups of 4 (HANet's coarse rows)
 
 
-def conv3(filters: int, name: str, separable: bool = False, dilation: int = 1) -> layers.Layer:
-    """A 3x3 convolution without bias (batch norm follows), or its depthwise-separable form:
-    a depthwise 3x3 then a pointwise 1x1, about 8x fewer multiply-adds at 64 channels.
-    ``dilation`` 2: its taps 2 cells apart, a 5x5 view for the cost of a 3x3 (on this CPU's
-    oneDNN a 5x5 depthwise kernel costs 2.3x model 2's step, a dilated 3x3 1.01x)."""
+def pointwise(filters: int, name: str, dense: bool = False, **kwargs) -> layers.Layer:
+    """A 1x1 convolution (Keras' ``Conv2D``), or with ``dense`` the same arithmetic as Keras'
+    ``Dense`` on the channel axis: one matrix product, forward and backward in 0.6-0.9x the time
+    of the 1x1 convolution on this CPU (``benchmarks/bench_step.py``). ``kwargs``: the layer's
+    (``use_bias``, ``activation``, ``dtype``)."""
+    if dense:
+        return layers.Dense(filters, name=name, **kwargs)
+    return layers.Conv2D(filters, 1, name=name, **kwargs)
+
+
+def conv3(  # noqa: ANN201
+    x,  # noqa: ANN001
+    filters: int,
+    name: str,
+    separable: bool = False,
+    dilation: int = 1,
+    dense: bool = False,
+    strides: int = 1,
+):
+    """``x`` through a 3x3 convolution without bias (batch norm follows) named ``name``, or its
+    depthwise-separable form: a depthwise 3x3 then a pointwise 1x1, about 8x fewer
+    multiply-adds at 64 channels; with ``dense`` (:func:`pointwise`) the two are separate
+    layers, the depthwise one ``{name}_dw``. ``dilation`` 2: its taps 2 cells apart, a 5x5 view
+    for the cost of a 3x3 (on this CPU's oneDNN a 5x5 depthwise kernel costs 2.3x model 2's
+    step, a dilated 3x3 1.01x)."""
+    common = dict(padding="same", strides=strides, dilation_rate=dilation, use_bias=False)
+    if separable and dense:
+        x = layers.DepthwiseConv2D(3, **common, name=f"{name}_dw")(x)
+        return pointwise(filters, name, dense, use_bias=False)(x)
     kind = layers.SeparableConv2D if separable else layers.Conv2D
-    return kind(filters, 3, padding="same", dilation_rate=dilation, use_bias=False, name=name)
+    return kind(filters, 3, **common, name=name)(x)
 
 
 def batch_norm(name: str, fused: bool = True, zero: bool = False) -> layers.Layer:
@@ -43,9 +67,11 @@ def conv_bn_relu(  # noqa: ANN202
     index: int,
     separable: bool = False,
     fused: bool = True,
+    dense: bool = False,
 ):
-    """3x3 conv (no bias: batch norm follows) -> batch norm (:func:`batch_norm`) -> ReLU."""
-    x = conv3(filters, f"{name}_conv{index}", separable)(x)
+    """3x3 conv (:func:`conv3`, no bias: batch norm follows) -> batch norm (:func:`batch_norm`)
+    -> ReLU."""
+    x = conv3(x, filters, f"{name}_conv{index}", separable, dense=dense)
     x = batch_norm(f"{name}_bn{index}", fused)(x)
     return layers.ReLU(name=f"{name}_relu{index}")(x)
 
@@ -55,6 +81,7 @@ def pyramid_pooling(  # noqa: ANN201
     name: str = "context",
     bins: Sequence[int] = CONTEXT_BINS["ppm"],
     fused: bool = True,
+    dense: bool = False,
 ):
     """PSPNet's pyramid pooling: average pools over 1x1, 2x2, 4x4 cells, 1x1 conv, upsample, concat.
 
@@ -69,14 +96,14 @@ def pyramid_pooling(  # noqa: ANN201
             continue
         pool = f"{name}_pool{b}"
         y = ImageMean(name=pool)(x) if b == 1 else layers.AveragePooling2D(size // b, name=pool)(x)
-        y = layers.Conv2D(width // 4, 1, use_bias=False, name=f"{name}_conv{b}")(y)
+        y = pointwise(width // 4, f"{name}_conv{b}", dense, use_bias=False)(y)
         y = batch_norm(f"{name}_bn{b}", fused)(y)
         y = layers.ReLU(name=f"{name}_relu{b}")(y)
         if b > 1:
             y = layers.UpSampling2D(size // b, interpolation="bilinear", name=f"{name}_up{b}")(y)
         branches.append(y)
     y = layers.Concatenate(name=f"{name}_concat")(branches)
-    y = layers.Conv2D(width, 1, use_bias=False, name=f"{name}_fuse")(y)
+    y = pointwise(width, f"{name}_fuse", dense, use_bias=False)(y)
     y = batch_norm(f"{name}_fuse_bn", fused)(y)
     return layers.ReLU(name=name)(y)
 
@@ -123,6 +150,7 @@ def conv_block(  # noqa: ANN202
     fused: bool = True,
     dilation: int = 1,
     zero_gamma: bool = False,
+    dense: bool = False,
 ):
     """Two conv+BN+ReLU; residual: a shortcut is added before the last ReLU, a 1x1 projection
     (``project``) or the input itself (its width must be ``filters``); separable:
@@ -130,35 +158,43 @@ def conv_block(  # noqa: ANN202
     :func:`squeeze_excite` (before the shortcut is added); ``fused``: see :func:`batch_norm`;
     ``dilation``: the second conv's (:func:`conv3`), a wider view for each block;
     ``zero_gamma`` (residual only): the branch's last batch norm starts at scale 0, so the block
-    starts as its shortcut (Goyal et al. 2017, "zero-gamma").
+    starts as its shortcut (Goyal et al. 2017, "zero-gamma"); ``dense``: the 1x1 convolutions
+    as matrix products (:func:`pointwise`).
 
     The block's output layer is named ``name`` so that other code can find it.
     """
     if not residual:
-        x = conv_bn_relu(x, filters, name, 1, separable, fused)
-        x = conv3(filters, f"{name}_conv2", separable, dilation)(x)
+        x = conv_bn_relu(x, filters, name, 1, separable, fused, dense)
+        x = conv3(x, filters, f"{name}_conv2", separable, dilation, dense)
         x = batch_norm(f"{name}_bn2", fused)(x)
         x = squeeze_excite(x, name) if se else x
         return layers.ReLU(name=name)(x)
     if project:
-        shortcut = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_proj")(x)
+        shortcut = pointwise(filters, f"{name}_proj", dense, use_bias=False)(x)
         shortcut = batch_norm(f"{name}_proj_bn", fused)(shortcut)
     elif int(x.shape[-1]) == filters:
         shortcut = x
     else:
         raise ValueError(f"{name}: an identity shortcut needs {filters} channels in, not "
                          f"{x.shape[-1]}")  # fmt: skip
-    y = conv_bn_relu(x, filters, name, 1, separable, fused)
-    y = conv3(filters, f"{name}_conv2", separable, dilation)(y)
+    y = conv_bn_relu(x, filters, name, 1, separable, fused, dense)
+    y = conv3(y, filters, f"{name}_conv2", separable, dilation, dense)
     y = batch_norm(f"{name}_bn2", fused, zero_gamma)(y)
     y = squeeze_excite(y, name) if se else y
     y = layers.Add(name=f"{name}_add")([shortcut, y])
     return layers.ReLU(name=name)(y)
 
 
-def strided_conv(x, filters: int, name: str, separable: bool, fused: bool = True):  # noqa: ANN001, ANN202
-    """A 3x3 stride-2 conv (``{name}_conv``) + BN (``{name}_bn``) + ReLU (``name``)."""
-    kind = layers.SeparableConv2D if separable else layers.Conv2D
-    x = kind(filters, 3, strides=2, padding="same", use_bias=False, name=f"{name}_conv")(x)
+def strided_conv(  # noqa: ANN202
+    x,  # noqa: ANN001
+    filters: int,
+    name: str,
+    separable: bool,
+    fused: bool = True,
+    dense: bool = False,
+):
+    """A 3x3 stride-2 conv (:func:`conv3`, ``{name}_conv``) + BN (``{name}_bn``) + ReLU
+    (``name``)."""
+    x = conv3(x, filters, f"{name}_conv", separable, dense=dense, strides=2)
     x = batch_norm(f"{name}_bn", fused)(x)
     return layers.ReLU(name=name)(x)

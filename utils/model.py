@@ -53,6 +53,7 @@ from utils.blocks import (
     conv_block,
     conv_bn_relu,
     height_attention,
+    pointwise,
     pyramid_pooling,
     strided_conv,
 )
@@ -73,6 +74,7 @@ SKIPS = ("concat", "add")
 INPUTS = ("scaled", "standardized")
 ATTENTIONS = ("none", "se")
 BATCH_NORMS = ("fused", "keras")
+POINTWISES = ("conv", "dense")
 
 
 @dataclass(frozen=True)
@@ -115,11 +117,19 @@ class UNetSpec:
     # (white balance) lies outside the training photos'
     height_attention: bool = False  # the last decoder level's channels gated row by row from
     # the rows' mean features and their height in the image (HANet; ``utils.blocks``)
+    pointwise: str = "conv"  # the 1x1 convolutions (separable blocks' second half, shortcuts,
+    # class scores): "conv" (Keras' Conv2D, SeparableConv2D), or "dense": the same arithmetic as
+    # Dense layers on the channel axis, a faster kernel on this CPU (``utils.blocks.pointwise``)
 
     @property
     def fused_bn(self) -> bool:
         """Whether the batch norms run on TensorFlow's fused kernel (``batch_norm="fused"``)."""
         return self.batch_norm == "fused"
+
+    @property
+    def dense(self) -> bool:
+        """Whether the 1x1 convolutions run as matrix products (``pointwise="dense"``)."""
+        return self.pointwise == "dense"
 
 
 SPECS = {
@@ -160,6 +170,8 @@ def check_spec(spec: UNetSpec) -> UNetSpec:
         raise ValueError(f"attention must be one of {ATTENTIONS}, got {spec.attention!r}")
     if spec.batch_norm not in BATCH_NORMS:
         raise ValueError(f"batch_norm must be one of {BATCH_NORMS}, got {spec.batch_norm!r}")
+    if spec.pointwise not in POINTWISES:
+        raise ValueError(f"pointwise must be one of {POINTWISES}, got {spec.pointwise!r}")
     if spec.head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, got {spec.head!r}")
     if spec.full_res and spec.stem_stride == 1:
@@ -193,17 +205,17 @@ def _stem(x, spec: UNetSpec):  # noqa: ANN001, ANN202
     (the stem's output, the half-size output)."""
     half = x = strided_conv(x, spec.stem_width or spec.widths[0], "stem", False, spec.fused_bn)
     if spec.stem_stride == 4:
-        x = strided_conv(x, spec.widths[0], "stem_2", True, spec.fused_bn)
+        x = strided_conv(x, spec.widths[0], "stem_2", True, spec.fused_bn, spec.dense)
     return x, half
 
 
 def _block(x, width: int, name: str, spec: UNetSpec, project: bool = True):  # noqa: ANN001, ANN202
     """``conv_block`` with the spec's choices: residual, separable, squeeze-and-excitation,
-    batch norm, dilation, zero-gamma."""
+    batch norm, dilation, zero-gamma, pointwise kernels."""
     se = spec.attention == "se"
     return conv_block(
         x, width, name, spec.residual, spec.separable, project, se, spec.fused_bn, spec.dilation,
-        spec.zero_gamma,
+        spec.zero_gamma, spec.dense,
     )  # fmt: skip
 
 
@@ -216,7 +228,7 @@ def _up_and_join(x, skip, i: int, spec: UNetSpec):  # noqa: ANN001, ANN202
         x = layers.Conv2DTranspose(width, 2, strides=2, name=f"up_{i}")(x)
     else:
         if spec.skip == "add":
-            x = layers.Conv2D(width, 1, use_bias=False, name=f"lateral_{i}")(x)
+            x = pointwise(width, f"lateral_{i}", spec.dense, use_bias=False)(x)
             x = batch_norm(f"lateral_{i}_bn", spec.fused_bn)(x)
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up_{i}")(x)
     join = layers.Add if spec.skip == "add" else layers.Concatenate
@@ -264,7 +276,7 @@ def build_unet(
         x = layers.SpatialDropout2D(spec.dropout, name="bridge_dropout")(x)
     if spec.context != "none":
         x = _block(x, spec.bridge, "bridge", spec)
-        x = pyramid_pooling(x, "bottleneck", CONTEXT_BINS[spec.context], spec.fused_bn)
+        x = pyramid_pooling(x, "bottleneck", CONTEXT_BINS[spec.context], spec.fused_bn, spec.dense)
     else:
         x = _block(x, spec.bridge, "bottleneck", spec)
     for i in range(depth, 0, -1):
@@ -279,18 +291,19 @@ def build_unet(
         x = layers.Concatenate(name="skip_refine")([x, half])
         x = _block(x, int(half.shape[-1]), "refine", spec)
     if spec.full_res:  # back to the input size, with a full-resolution view of the photo
-        detail = conv_bn_relu(photo, spec.full_res, "detail", 1, fused=spec.fused_bn)
+        detail = conv_bn_relu(photo, spec.full_res, "detail", 1, fused=spec.fused_bn,
+                              dense=spec.dense)  # fmt: skip
         x = layers.UpSampling2D(2, interpolation="bilinear", name="up_full")(x)
         x = layers.Concatenate(name="skip_full")([x, detail])
         x = _block(x, spec.full_res, "refine_full", spec)
     # Logits stay float32 under mixed precision: losses and argmax need the full range.
     if spec.stem_stride == 1 or spec.full_res:
-        logits = layers.Conv2D(num_classes, 1, name="logits", dtype="float32")(x)
+        logits = pointwise(num_classes, "logits", spec.dense, dtype="float32")(x)
     elif spec.head == "shuffle":  # a learnt 2x2 block of scores per half-size cell
-        x = layers.Conv2D(4 * num_classes, 1, name="class_scores", dtype="float32")(x)
+        x = pointwise(4 * num_classes, "class_scores", spec.dense, dtype="float32")(x)
         logits = PixelShuffle(2, name="logits", dtype="float32")(x)
     else:  # class scores at half size, bilinearly upsampled to the input size
-        x = layers.Conv2D(num_classes, 1, name="class_scores", dtype="float32")(x)
+        x = pointwise(num_classes, "class_scores", spec.dense, dtype="float32")(x)
         logits = layers.UpSampling2D(2, interpolation="bilinear", name="logits", dtype="float32")(x)
     return keras.Model(photos, logits, name=f"unet_{variant}")
 
@@ -359,8 +372,10 @@ def load_trained(model_dir: str | os.PathLike) -> tuple[keras.Model, ColourMappi
 
 def build_from_config(config: dict) -> keras.Model:
     """An untrained model with the architecture recorded in a config dict (one recorded before
-    the tone guard (its colour limits) existed has none: its weights files hold no limits)."""
-    arch = {"tone_guard": False, "colour_guard": False, **config.get("architecture", {})}
+    the tone guard (its colour limits) existed has none: its weights files hold no limits;
+    one recorded before ``pointwise`` existed has Keras' 1x1 convolutions)."""
+    arch = {"tone_guard": False, "colour_guard": False, "pointwise": "conv",
+            **config.get("architecture", {})}  # fmt: skip
     return build_unet(config["num_classes"], config["input_size"], config["variant"], **arch)
 
 
