@@ -425,8 +425,7 @@ def test_dense_pointwise_is_the_same_arithmetic(tmp_path: Path) -> None:
         targets = [dense.get_layer(f"{ly.name}_dw")] if split else []
         targets.append(dense.get_layer(ly.name))
         weights = [w for t in targets for w in t.get_weights()]
-        assert len(weights) == len(ly.get_weights())
-        shaped = [w.reshape(d.shape) for w, d in zip(ly.get_weights(), weights)]
+        shaped = [w.reshape(d.shape) for w, d in zip(ly.get_weights(), weights, strict=True)]
         for t in targets:
             t.set_weights(shaped[: len(t.get_weights())])
             shaped = shaped[len(t.get_weights()) :]
