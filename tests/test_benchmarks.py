@@ -290,3 +290,14 @@ def test_tta_scales_parse_and_are_restored_after_scoring() -> None:
     with pytest.raises(RuntimeError), bench.multiscale((1.0, 2.0)):
         raise RuntimeError("scoring failed")
     assert inference.MULTISCALE == kept
+
+
+def test_loss_benchmark_times_two_forms_of_one_loss(capsys: pytest.CaptureFixture) -> None:
+    """``bench_loss.py`` compares like with like: its one-hot form gives the project loss's value
+    (with void pixels, class weights and Dice), and it prints both timings and their ratio."""
+    load("bench_loss").main(["--batch", "2", "--height", "8", "--width", "16", "--rounds", "1",
+                             "--steps", "1"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert "SegmentationLoss" in out and "one-hot form" in out and "1.00x" in out
+    gap = float(out.rsplit("largest difference of the per-image losses: ", 1)[1].split()[0])
+    assert gap < 1e-4
