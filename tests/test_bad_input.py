@@ -216,7 +216,7 @@ def test_2_train_cli_refuses_bad_options_before_creating_anything(
         ),
         (
             "ARCHITECTURE={'stem_stride': 3}",
-            "-p ARCHITECTURE={'stem_stride': 3}: stem_stride must be 1, 2 or 4, got 3",
+            "-p ARCHITECTURE={'stem_stride': 3}: stem_stride must be one of (1, 2, 4), got 3",
         ),
     ],
 )

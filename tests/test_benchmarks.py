@@ -186,20 +186,28 @@ def test_readme_real_data_command_trains_the_measured_recipe() -> None:
     params = dict(series.parse_parameter(p) for p in re.findall(r"-p (\S+)", command))
     assert 0 < params.pop("TRAIN_MINUTES") <= 35
     fields = {f.name for f in dataclasses.fields(train.TrainConfig)}  # notebook 03: NAME -> name
-    given = {k.lower(): v for k, v in params.items() if k.lower() in fields}
-    assert train.TrainConfig(**given) == train.TrainConfig(**ttq.RECIPES[ttq.DEFAULT_RECIPE])
+    given = train.TrainConfig(**{k.lower(): v for k, v in params.items() if k.lower() in fields})
+    measured = train.TrainConfig(**ttq.RECIPES[ttq.DEFAULT_RECIPE])
+    # the same recipe, and the same network (the recipe names its architecture fields; the
+    # command trains model 2's defaults)
+    assert dataclasses.replace(given, architecture={}) == dataclasses.replace(
+        measured, architecture={}
+    )
+    assert model.spec_for("model2", **given.architecture) == model.spec_for(
+        "model2", **measured.architecture
+    )
 
 
 def test_time_to_quality_baseline_is_the_recipe_the_default_replaced() -> None:
     """With no ``--recipes``, the benchmark runs the recipe before the default beside it: they
-    differ in the one step adopted last (the learning rate's decay, cosine -> linear)."""
-    from utils import train
-
+    differ in the one step adopted last (the 1x1 convolutions' kernel, Conv2D -> Dense)."""
     ttq = load("bench_time_to_quality")
     base, new = ttq.RECIPES[ttq.BASELINE_RECIPE], ttq.RECIPES[ttq.DEFAULT_RECIPE]
     changed = {k for k in base.keys() | new.keys() if base.get(k) != new.get(k)}
-    assert changed == {"schedule"}
-    assert (train.TrainConfig(**base).schedule, new["schedule"]) == ("cosine", "linear")
+    assert changed == {"architecture"}
+    assert (base["architecture"], new["architecture"]) == ({"pointwise": "conv"},
+                                                           {"pointwise": "dense"})  # fmt: skip
+    assert model.SPECS["model2"].pointwise == "dense"
 
 
 def test_every_time_to_quality_recipe_is_a_valid_config_and_architecture() -> None:
