@@ -115,8 +115,8 @@ def soft_dice_loss(ids, logits, valid, num_classes: int, ce=None):  # noqa: ANN0
     time): each labelled pixel's probability of its true class is exp(-cross-entropy) (``ce``,
     the per-pixel sparse cross-entropy of these ``ids`` and ``logits``, when the caller has it)
     and is summed per class by ``segment_sum``, the probabilities over labelled pixels by one
-    matrix product. On the 2-core CPU the loss's forward and backward passes took 0.67x the time
-    of the one-hot form for a batch of 8 at 128 x 256."""
+    matrix product. On the 2-core CPU the loss's forward and backward passes took 0.86x the time
+    of the one-hot form for a batch of 8 at 128 x 256 (``benchmarks/bench_loss.py``)."""
     ids = ops.cast(ids, "int32")
     if ce is None:
         ce = ops.sparse_categorical_crossentropy(ids, logits, from_logits=True)
