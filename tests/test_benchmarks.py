@@ -309,3 +309,17 @@ def test_loss_benchmark_times_two_forms_of_one_loss(capsys: pytest.CaptureFixtur
     assert "SegmentationLoss" in out and "one-hot form" in out and "1.00x" in out
     gap = float(out.rsplit("largest difference of the per-image losses: ", 1)[1].split()[0])
     assert gap < 1e-4
+
+
+def test_allocator_benchmark_runs_each_allocator_in_its_own_process(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    """``bench_allocator.py`` times both allocators, each in a process that really uses it."""
+    bench = load("bench_allocator")
+    runs = bench.main(["--recipes", "wide64_dense", "--rounds", "1", "--steps", "1", "--batch",
+                       "1"])["wide64_dense"]  # fmt: skip
+    for label, value in bench.SETTINGS.items():
+        assert runs[label][0]["allocator"] == value and runs[label][0]["step_s"] > 0
+    out = capsys.readouterr().out
+    assert "default (TF_CPU_ALLOCATOR_USE_BFC=false)" in out and "1.00x" in out
+    assert "BFC (TF_CPU_ALLOCATOR_USE_BFC=true)" in out and "page faults" in out
