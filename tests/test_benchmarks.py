@@ -321,5 +321,5 @@ def test_allocator_benchmark_runs_each_allocator_in_its_own_process(
     for label, value in bench.SETTINGS.items():
         assert runs[label][0]["allocator"] == value and runs[label][0]["step_s"] > 0
     out = capsys.readouterr().out
-    assert "default (TF_CPU_ALLOCATOR_USE_BFC=false)" in out and "1.00x" in out
-    assert "BFC (TF_CPU_ALLOCATOR_USE_BFC=true)" in out and "page faults" in out
+    assert "default  (TF_CPU_ALLOCATOR_USE_BFC=false)" in out and "1.00x" in out
+    assert "BFC      (TF_CPU_ALLOCATOR_USE_BFC=true)" in out and "page faults" in out
